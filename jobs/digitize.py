@@ -1,0 +1,131 @@
+"""Digitize PDFs and scans into Parquet: one row per input page, with a review queue.
+
+    python jobs/digitize.py --input IN --output OUT [--engine tesseract] [--languages eng,fra]
+        [--dpi 300] [--text-layer auto|ocr|only] [--review-threshold 0.80] [--batch-size N]
+        [--workers N] [--run-id ID] [--limit N]
+
+Without RAY_ADDRESS (or --address) it starts a local Ray; under `ray job submit` it joins
+the cluster the job runs on.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+import time
+from datetime import datetime, timezone
+
+REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+if REPO_ROOT not in sys.path:
+    sys.path.insert(0, REPO_ROOT)
+
+from connectors import discover, is_remote  # noqa: E402
+from pipeline.config import DigitizeConfig, EngineConfig, RenderConfig, TextLayerConfig  # noqa: E402
+from pipeline.engines import ENGINES, EngineLoadError, engine_class  # noqa: E402
+
+log = logging.getLogger("digitize")
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("--input", required=True, help="folder (recursive), file, glob, or a .txt list of paths")
+    p.add_argument("--output", required=True, help="output folder: pages/, review/ and runs/ are written inside")
+    p.add_argument("--engine", default="tesseract", choices=sorted(ENGINES))
+    p.add_argument("--model", default=None, help="hub id or local folder, for model engines")
+    p.add_argument("--languages", default="eng", help="comma-separated Tesseract language codes")
+    p.add_argument("--dpi", type=int, default=300)
+    p.add_argument("--text-layer", default="auto", choices=["auto", "ocr", "only"])
+    p.add_argument("--review-threshold", type=float, default=0.80)
+    p.add_argument("--batch-size", type=int, default=8, help="pages (or lines, for TrOCR) per engine call")
+    p.add_argument("--workers", type=int, default=None, help="recognizer actors (default: from the cluster)")
+    p.add_argument("--run-id", default=None, help="default: UTC timestamp; re-using one replaces that run")
+    p.add_argument("--limit", type=int, default=None, help="process only the first N documents")
+    p.add_argument("--max-pixels", type=int, default=RenderConfig.max_pixels)
+    p.add_argument("--num-beams", type=int, default=1)
+    p.add_argument("--max-new-tokens", type=int, default=256)
+    p.add_argument("--address", default=None, help="Ray address (default: RAY_ADDRESS, else a local Ray)")
+    return p.parse_args(argv)
+
+
+def _resolve(path: str) -> str:
+    return path if is_remote(path) else os.path.abspath(os.path.expanduser(path))
+
+
+def build_config(args: argparse.Namespace) -> DigitizeConfig:
+    if os.environ.get("RAY_JOB_SUBMISSION_ID") and not os.path.isabs(args.output) and not is_remote(args.output):
+        raise SystemExit(
+            f"--output {args.output!r} is relative: under `ray job submit --working-dir` the job runs in a "
+            "temporary copy of the working dir, so the output would be lost. Pass an absolute path."
+        )
+    run_id = args.run_id or datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    return DigitizeConfig(
+        input=_resolve(args.input),
+        output=_resolve(args.output),
+        engine=EngineConfig(
+            name=args.engine,
+            model=args.model,
+            languages=tuple(x.strip() for x in args.languages.split(",") if x.strip()),
+            batch_size=args.batch_size,
+            num_beams=args.num_beams,
+            max_new_tokens=args.max_new_tokens,
+        ),
+        render=RenderConfig(dpi=args.dpi, max_pixels=args.max_pixels),
+        text_layer=TextLayerConfig(mode=args.text_layer),
+        review_threshold=args.review_threshold,
+        workers=args.workers,
+        run_id=run_id,
+        limit=args.limit,
+    )
+
+
+def init_ray(address: str | None) -> None:
+    import ray
+
+    address = address or os.environ.get("RAY_ADDRESS")
+    if address:
+        ray.init(address=address, log_to_driver=True)
+    else:
+        ray.init(
+            include_dashboard=False,
+            runtime_env={"env_vars": {"PYTHONPATH": REPO_ROOT, "OMP_THREAD_LIMIT": "1"}},
+        )
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    args = parse_args(argv)
+    config = build_config(args)
+    try:
+        engine_class(config.engine.name).preflight(config.engine)
+    except EngineLoadError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    try:
+        sources = discover(config.input)
+    except (FileNotFoundError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    if config.limit is not None:
+        sources = sources[: config.limit]
+    print(f"digitize: {len(sources)} document(s) from {config.input}, engine {config.engine.name}, run {config.run_id}", flush=True)
+
+    from pipeline.outputs import format_summary, summarize, write_review, write_summary
+    from pipeline.ray_job import run_pipeline
+
+    started = time.perf_counter()
+    init_ray(args.address)
+    pages = run_pipeline(config, sources)
+    write_review(config, pages)
+    summary = summarize(config, [s.uri for s in sources], pages, time.perf_counter() - started)
+    path = write_summary(config, summary)
+    print(format_summary(summary), flush=True)
+    print(f"summary: {path}", flush=True)
+    if not sources:
+        print("digitize: no supported documents (PDF, PNG, JPEG, TIFF) found; nothing to do", flush=True)
+    return 0 if summary.complete else 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,70 @@
+"""One typed configuration object for a digitization run.
+
+Built from the command line in jobs/digitize.py and passed whole to every stage, so
+no stage grows its own scattered keyword arguments.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass, field
+from typing import Literal
+
+TextLayerMode = Literal["auto", "ocr", "only"]
+
+DEFAULT_TESSDATA = "/usr/share/tesseract-ocr/5/tessdata"
+
+
+@dataclass(frozen=True)
+class EngineConfig:
+    """What the recognizer actor needs to load and run its engine."""
+
+    name: str = "tesseract"
+    model: str | None = None  # hub id or local folder, for model engines
+    languages: tuple[str, ...] = ("eng",)
+    tessdata: str = field(default_factory=lambda: os.environ.get("TESSDATA_PREFIX", DEFAULT_TESSDATA))
+    batch_size: int = 8
+    num_beams: int = 1
+    max_new_tokens: int = 256
+    quantize: str | None = None  # None | "int8"
+    sampling: bool = False
+    emit_embeddings: bool = False
+
+
+@dataclass(frozen=True)
+class RenderConfig:
+    """How pages become pixels, and the limits that keep a bad file from eating memory."""
+
+    dpi: int = 300
+    max_pixels: int = 60_000_000  # a page above this is rendered smaller and flagged
+    bomb_pixels: int = 400_000_000  # an image claiming more than this is refused outright
+
+
+@dataclass(frozen=True)
+class TextLayerConfig:
+    """The measurable rule for 'this born-digital page's own text is good'."""
+
+    mode: TextLayerMode = "auto"
+    min_chars: int = 20  # fewer visible characters: treat as no text layer
+    min_valid_ratio: float = 0.97  # share of characters that are printable, not U+FFFD or private use
+    max_image_coverage: float = 0.5  # page mostly image and little text: OCR it
+    min_chars_per_image_page: int = 200  # text needed to trust a page that is mostly image
+
+
+@dataclass(frozen=True)
+class DigitizeConfig:
+    """Everything a run needs; frozen so actors cannot drift from the driver."""
+
+    input: str
+    output: str
+    engine: EngineConfig = field(default_factory=EngineConfig)
+    render: RenderConfig = field(default_factory=RenderConfig)
+    text_layer: TextLayerConfig = field(default_factory=TextLayerConfig)
+    review_threshold: float = 0.80
+    workers: int | None = None  # recognizer actors; None sizes the pool from the cluster
+    run_id: str = ""
+    limit: int | None = None  # documents, for trying a run on a slice
+
+    def replace(self, **changes: object) -> "DigitizeConfig":
+        return dataclasses.replace(self, **changes)

@@ -1,0 +1,192 @@
+"""Open a document's bytes as pages, and say in plain words why one cannot be opened.
+
+PDFs go through PyMuPDF; PNG/JPEG/TIFF (multi-page, bilevel, EXIF-rotated) through Pillow.
+The type is decided by the bytes, not the file name.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+import pymupdf
+from PIL import Image, ImageOps, ImageSequence
+
+from pipeline.config import RenderConfig
+
+pymupdf.TOOLS.mupdf_display_errors(False)
+pymupdf.TOOLS.mupdf_display_warnings(False)
+Image.MAX_IMAGE_PIXELS = None  # we enforce our own, clearer, limits below
+
+
+class DocumentError(Exception):
+    """A document or page that cannot be read; `kind` is a stable label for counting."""
+
+    def __init__(self, kind: str, message: str):
+        super().__init__(message)
+        self.kind = kind
+
+
+@dataclass(frozen=True)
+class RenderSpec:
+    """What pixels an engine wants: colour mode, resolution and an optional longest side."""
+
+    mode: str = "L"  # "L" (grey) or "RGB"
+    max_side: int | None = None  # longest side in pixels, e.g. 1540 for LightOnOCR
+
+
+@dataclass
+class RenderedPage:
+    pixels: np.ndarray  # (H, W) uint8 for "L", (H, W, 3) for "RGB"
+    dpi: float
+    flags: list[str] = field(default_factory=list)
+
+    @property
+    def width(self) -> int:
+        return int(self.pixels.shape[1])
+
+    @property
+    def height(self) -> int:
+        return int(self.pixels.shape[0])
+
+
+def sniff_kind(data: bytes) -> str:
+    """'pdf', 'image' or raise: decided by magic bytes."""
+    if not data:
+        raise DocumentError("empty_file", "the file is empty (0 bytes)")
+    head = data[:1024]
+    if b"%PDF-" in head:
+        return "pdf"
+    if head.startswith((b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"II*\x00", b"MM\x00*")):
+        return "image"
+    raise DocumentError(
+        "not_a_document", "the file is neither a PDF nor a PNG, JPEG or TIFF image (unrecognised content)"
+    )
+
+
+def _scaled_dpi(width_pt: float, height_pt: float, dpi: float, spec: RenderSpec, cfg: RenderConfig) -> tuple[float, list[str]]:
+    flags: list[str] = []
+    if spec.max_side:
+        dpi = min(dpi, spec.max_side * 72.0 / max(width_pt, height_pt, 1.0))
+    pixels = (width_pt * dpi / 72.0) * (height_pt * dpi / 72.0)
+    if pixels > cfg.max_pixels:
+        dpi = dpi * math.sqrt(cfg.max_pixels / pixels)
+        flags.append("downscaled_pixel_cap")
+    return dpi, flags
+
+
+class PdfDocument:
+    def __init__(self, data: bytes):
+        try:
+            doc = pymupdf.open(stream=data, filetype="pdf")
+        except Exception as exc:  # PyMuPDF raises several types for broken files
+            raise DocumentError("corrupt", f"the PDF cannot be opened: {exc}") from exc
+        if doc.needs_pass and not doc.authenticate(""):
+            doc.close()
+            raise DocumentError("encrypted", "the PDF is encrypted and needs a password to open")
+        try:
+            count = doc.page_count
+        except Exception as exc:
+            raise DocumentError("corrupt", f"the PDF's page tree is broken: {exc}") from exc
+        if count < 1:
+            doc.close()
+            raise DocumentError("corrupt", "the PDF has no readable pages (broken or empty page tree)")
+        self.doc = doc
+        self.page_count = count
+
+    def page(self, index: int) -> pymupdf.Page:
+        try:
+            return self.doc.load_page(index)
+        except Exception as exc:
+            raise DocumentError("corrupt_page", f"page {index + 1} cannot be loaded: {exc}") from exc
+
+    def render(self, index: int, cfg: RenderConfig, spec: RenderSpec) -> RenderedPage:
+        page = self.page(index)
+        rect = page.rect
+        if rect.width <= 0 or rect.height <= 0:
+            raise DocumentError("corrupt_page", f"page {index + 1} has an empty media box")
+        dpi, flags = _scaled_dpi(rect.width, rect.height, cfg.dpi, spec, cfg)
+        colorspace = pymupdf.csGRAY if spec.mode == "L" else pymupdf.csRGB
+        try:
+            pix = page.get_pixmap(dpi=max(int(round(dpi)), 1), colorspace=colorspace, alpha=False)
+        except Exception as exc:
+            raise DocumentError("render_failed", f"page {index + 1} cannot be rendered: {exc}") from exc
+        channels = pix.n
+        pixels = np.frombuffer(pix.samples, dtype=np.uint8).reshape(pix.height, pix.stride)
+        pixels = pixels[:, : pix.width * channels].reshape(pix.height, pix.width, channels)
+        pixels = pixels[:, :, 0] if channels == 1 else pixels
+        if page.rotation:
+            flags.append("rotated")
+        return RenderedPage(pixels=np.ascontiguousarray(pixels), dpi=float(round(dpi, 2)), flags=flags)
+
+    def close(self) -> None:
+        self.doc.close()
+
+
+class ImageDocument:
+    """A raster file: one page per frame (multi-page TIFF), EXIF orientation applied."""
+
+    def __init__(self, data: bytes, cfg: RenderConfig):
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                image = Image.open(io.BytesIO(data))
+        except Exception as exc:
+            raise DocumentError("corrupt", f"the image cannot be opened: {exc}") from exc
+        width, height = image.size
+        if width * height > cfg.bomb_pixels:
+            raise DocumentError(
+                "too_large",
+                f"the image claims {width}x{height} pixels, over the {cfg.bomb_pixels:,}-pixel safety limit "
+                "(possible decompression bomb)",
+            )
+        self.image = image
+        self.page_count = getattr(image, "n_frames", 1)
+
+    def render(self, index: int, cfg: RenderConfig, spec: RenderSpec) -> RenderedPage:
+        flags: list[str] = []
+        try:
+            frame = ImageSequence.Iterator(self.image)[index]
+            if frame.size[0] * frame.size[1] > cfg.bomb_pixels:
+                raise DocumentError("too_large", f"frame {index + 1} is over the pixel safety limit")
+            frame.load()
+            oriented = ImageOps.exif_transpose(frame)
+        except DocumentError:
+            raise
+        except Exception as exc:
+            kind = "truncated" if "truncated" in str(exc).lower() else "corrupt_page"
+            raise DocumentError(kind, f"image page {index + 1} cannot be decoded: {exc}") from exc
+        if frame.getexif().get(0x0112, 1) not in (0, 1):  # EXIF Orientation tag
+            flags.append("rotated_exif")
+        dpi_info = frame.info.get("dpi")
+        dpi = float(dpi_info[0]) if dpi_info and dpi_info[0] and dpi_info[0] > 1 else float(cfg.dpi)
+        if not dpi_info:
+            flags.append("dpi_assumed")
+        image = oriented.convert(spec.mode)
+        scale = 1.0
+        if spec.max_side and max(image.size) > spec.max_side:
+            scale = spec.max_side / max(image.size)
+        if image.size[0] * image.size[1] * scale * scale > cfg.max_pixels:
+            scale = math.sqrt(cfg.max_pixels / (image.size[0] * image.size[1]))
+            flags.append("downscaled_pixel_cap")
+        if scale < 1.0:
+            size = (max(1, int(image.size[0] * scale)), max(1, int(image.size[1] * scale)))
+            image = image.resize(size, Image.Resampling.LANCZOS)
+            dpi *= scale
+        return RenderedPage(pixels=np.asarray(image, dtype=np.uint8), dpi=round(dpi, 2), flags=flags)
+
+    def close(self) -> None:
+        self.image.close()
+
+
+Document = PdfDocument | ImageDocument
+
+
+def open_document(data: bytes, cfg: RenderConfig) -> Document:
+    """Open bytes as a document, or raise DocumentError with a reason a person understands."""
+    if sniff_kind(data) == "pdf":
+        return PdfDocument(data)
+    return ImageDocument(data, cfg)

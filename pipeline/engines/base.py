@@ -1,0 +1,59 @@
+"""The engine interface every recognizer implements.
+
+An engine is loaded once per actor (`load`), told what pixels it wants (`render_spec`),
+and turns a batch of page images into one Recognition per page. Everything around it
+(reading, routing, scoring, review, writing) is the pipeline's job, so a new engine
+slots in by adding a module and a registry entry.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar, Protocol
+
+import numpy as np
+
+from pipeline.config import EngineConfig
+from pipeline.documents import RenderSpec
+from pipeline.records import Recognition
+
+
+@dataclass
+class PageImage:
+    pixels: np.ndarray  # (H, W) grey or (H, W, 3) RGB, uint8
+    dpi: float
+
+
+class EngineLoadError(RuntimeError):
+    """The engine or its model cannot be loaded: stop the run before any page is read."""
+
+
+class Engine(Protocol):
+    name: ClassVar[str]
+
+    @classmethod
+    def load(cls, cfg: EngineConfig, device: str) -> "Engine":
+        """Load models once; `device` is "cpu" or "cuda:N" as Ray assigned."""
+
+    @classmethod
+    def preflight(cls, cfg: EngineConfig) -> None:
+        """Check in the driver, before any page is read, that `load` will work; raise EngineLoadError."""
+
+    @staticmethod
+    def render_spec(cfg: EngineConfig) -> RenderSpec:
+        """The pixels this engine wants."""
+
+    @staticmethod
+    def pages_per_call(cfg: EngineConfig) -> int:
+        """Pages per recognize() call that pay off: 1 for engines that gain nothing from batching."""
+
+    @staticmethod
+    def uses_gpu(cfg: EngineConfig) -> bool:
+        """Whether actors should ask Ray for a GPU when the cluster has one."""
+
+    @property
+    def model_id(self) -> str:
+        """What goes in the row's `model` column."""
+
+    def recognize(self, pages: list[PageImage]) -> list[Recognition]:
+        """One Recognition per page, in order."""

@@ -1,0 +1,115 @@
+"""The embedded CPU engine: Tesseract through its C API (tesserocr), in-process.
+
+One PyTessBaseAPI per actor, reused page after page. OMP_THREAD_LIMIT=1 is set before the
+library loads: on a 2-core node OpenMP threads inside each of two actors double the time.
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("OMP_THREAD_LIMIT", "1")
+
+from typing import ClassVar  # noqa: E402
+
+from PIL import Image  # noqa: E402
+
+from pipeline.config import EngineConfig  # noqa: E402
+from pipeline.documents import RenderSpec  # noqa: E402
+from pipeline.engines.base import EngineLoadError, PageImage  # noqa: E402
+from pipeline.layout import Line, Paragraph, Region, assemble  # noqa: E402
+from pipeline.records import Recognition, Token  # noqa: E402
+
+
+def _tesserocr():
+    try:
+        import tesserocr
+    except ImportError as exc:  # pragma: no cover - install problem
+        raise EngineLoadError("tesserocr is not installed: run scripts/setup.sh") from exc
+    return tesserocr
+
+
+class TesseractEngine:
+    name: ClassVar[str] = "tesseract"
+
+    def __init__(self, api, cfg: EngineConfig, version: str):
+        self._api = api
+        self._cfg = cfg
+        self._version = version
+        self._tess = _tesserocr()
+
+    @classmethod
+    def load(cls, cfg: EngineConfig, device: str = "cpu") -> "TesseractEngine":
+        tess = _tesserocr()
+        tessdata = cfg.tessdata.rstrip("/") + "/"
+        if not os.path.isdir(tessdata):
+            raise EngineLoadError(
+                f"Tesseract language data not found at {tessdata}: install Debian's tesseract-ocr "
+                "packages (scripts/setup.sh does) or set TESSDATA_PREFIX"
+            )
+        _, available = tess.get_languages(tessdata)
+        missing = [lang for lang in cfg.languages if lang not in available]
+        if missing:
+            raise EngineLoadError(
+                f"Tesseract languages {', '.join(missing)} are not installed in {tessdata} "
+                f"(installed: {', '.join(sorted(available))}); apt-get install "
+                + " ".join(f"tesseract-ocr-{m}" for m in missing)
+            )
+        api = tess.PyTessBaseAPI(path=tessdata, lang="+".join(cfg.languages), psm=tess.PSM.AUTO, oem=tess.OEM.LSTM_ONLY)
+        version = tess.tesseract_version().split()[1]
+        return cls(api, cfg, version)
+
+    @classmethod
+    def preflight(cls, cfg: EngineConfig) -> None:
+        cls.load(cfg)._api.End()
+
+    @staticmethod
+    def render_spec(cfg: EngineConfig) -> RenderSpec:
+        return RenderSpec(mode="L")
+
+    @staticmethod
+    def pages_per_call(cfg: EngineConfig) -> int:
+        return 1  # Tesseract reads one page at a time; small batches spread pages over actors
+
+    @staticmethod
+    def uses_gpu(cfg: EngineConfig) -> bool:
+        return False
+
+    @property
+    def model_id(self) -> str:
+        return f"tesseract-{self._version}:{'+'.join(self._cfg.languages)}"
+
+    def recognize(self, pages: list[PageImage]) -> list[Recognition]:
+        return [self._recognize_one(p) for p in pages]
+
+    def _recognize_one(self, page: PageImage) -> Recognition:
+        tess = self._tess
+        api = self._api
+        api.SetImage(Image.fromarray(page.pixels))
+        api.SetSourceResolution(max(int(page.dpi), 70))
+        api.Recognize()
+        regions: list[Region] = []
+        iterator = api.GetIterator()
+        level = tess.RIL.WORD
+        if iterator is not None:
+            for word in tess.iterate_level(iterator, level):
+                text = word.GetUTF8Text(level)
+                box = word.BoundingBox(level)
+                if text is None or box is None:
+                    continue
+                if word.IsAtBeginningOf(tess.RIL.BLOCK) or not regions:
+                    kind = "table" if word.BlockType() == tess.PT.TABLE else "text"
+                    regions.append(Region(kind=kind))
+                if word.IsAtBeginningOf(tess.RIL.PARA) or not regions[-1].paragraphs:
+                    regions[-1].paragraphs.append(Paragraph())
+                para = regions[-1].paragraphs[-1]
+                if word.IsAtBeginningOf(tess.RIL.TEXTLINE) or not para.lines:
+                    line_box = word.BoundingBox(tess.RIL.TEXTLINE) or box
+                    para.lines.append(Line(bbox=[float(v) for v in line_box], tokens=[]))
+                token = Token(text=text.strip(), confidence=max(0.0, min(word.Confidence(level) / 100.0, 1.0)), bbox=[float(v) for v in box])
+                if token.text:
+                    para.lines[-1].tokens.append(token)
+        api.Clear()
+        text, markdown, blocks, tables = assemble(regions)
+        tokens = [t for r in regions for p in r.paragraphs for ln in p.lines for t in ln.tokens]
+        return Recognition(text=text, markdown=markdown, blocks=blocks, tokens=tokens, token_unit="word", tables=tables)

@@ -1,0 +1,107 @@
+"""Stages `route` and render: a page reference in, either finished text-layer text or pixels out.
+
+Pages of one document in a batch share one open of that document.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import pyarrow as pa
+
+import connectors
+from pipeline.config import DigitizeConfig
+from pipeline.documents import Document, DocumentError, PdfDocument, RenderSpec, open_document
+from pipeline.records import WORK_SCHEMA, new_row, to_table
+from pipeline.text_layer import extract as extract_text_layer
+
+
+class PreparePages:
+    """Callable over a batch of page references; see the module docstring."""
+
+    def __init__(self, config: DigitizeConfig, spec: RenderSpec):
+        self.config = config
+        self.spec = spec
+
+    def __call__(self, batch: pa.Table) -> pa.Table:
+        refs = batch.to_pylist()
+        out: list[dict[str, Any]] = []
+        current_uri: str | None = None
+        doc: Document | None = None
+        doc_error: DocumentError | None = None
+        for ref in refs:
+            row = new_row(**ref)
+            if ref["status"] != "ok":
+                out.append(row)
+                continue
+            if ref["source_uri"] != current_uri:
+                if doc is not None:
+                    doc.close()
+                current_uri, doc, doc_error = ref["source_uri"], None, None
+                try:
+                    doc = open_document(connectors.read_bytes(current_uri), self.config.render)
+                except DocumentError as exc:
+                    doc_error = exc
+                except OSError as exc:
+                    doc_error = DocumentError("read_error", f"the file cannot be read: {exc}")
+            if doc is None:
+                assert doc_error is not None
+                row.update(status="error", error_kind=doc_error.kind, error=str(doc_error))
+            else:
+                self._prepare_page(doc, row)
+            out.append(row)
+        if doc is not None:
+            doc.close()
+        return to_table(out, WORK_SCHEMA)
+
+    def _prepare_page(self, doc: Document, row: dict[str, Any]) -> None:
+        mode = self.config.text_layer.mode
+        index = row["page"] - 1
+        started = time.perf_counter()
+        try:
+            if isinstance(doc, PdfDocument) and mode != "ocr":
+                page = doc.page(index)
+                scale = self.config.render.dpi / 72.0
+                layer = extract_text_layer(page, scale, self.config.text_layer)
+                verdict = layer.verdict
+                if verdict.good or mode == "only":
+                    row.update(
+                        route="text_layer" if verdict.good else "none",
+                        status="ok" if verdict.good else "skipped",
+                        engine="text_layer",
+                        model="pymupdf",
+                        text=layer.text,
+                        markdown=layer.markdown,
+                        blocks=[vars(b) for b in layer.blocks],
+                        tables=[{"index": i, "rows": rows} for i, rows in enumerate(layer.tables)],
+                        confidence=round(verdict.valid_ratio, 4) if verdict.good else None,
+                        width=int(round(page.rect.width * scale)),
+                        height=int(round(page.rect.height * scale)),
+                        dpi=float(self.config.render.dpi),
+                        timings={"render_s": time.perf_counter() - started, "recognize_s": 0.0},
+                    )
+                    row["flags"].append(verdict.reason)
+                    return
+                row["flags"].append(verdict.reason)
+            elif mode == "only":
+                row.update(status="skipped", route="none", engine="text_layer")
+                row["flags"].append("no_text_layer")
+                return
+            rendered = doc.render(index, self.config.render, self.spec)
+        except DocumentError as exc:
+            row.update(status="error", error_kind=exc.kind, error=str(exc))
+            return
+        except Exception as exc:  # a page-level failure never takes its neighbours down
+            row.update(status="error", error_kind="render_failed", error=f"page {row['page']} failed: {exc}")
+            return
+        row.update(
+            route="ocr",
+            image=rendered.pixels.tobytes(),
+            image_mode=self.spec.mode,
+            width=rendered.width,
+            height=rendered.height,
+            dpi=rendered.dpi,
+            timings={"render_s": time.perf_counter() - started, "recognize_s": 0.0},
+        )
+        row["flags"].extend(rendered.flags)

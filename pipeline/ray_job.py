@@ -1,0 +1,101 @@
+"""All the Ray wiring in one place: read, map_batches, actor pool, resources, write_parquet.
+
+discover (driver) -> expand (tasks) -> prepare (tasks) -> recognize (actor pool) -> Parquet.
+Pages stream through; no stage holds more than a batch of page images.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+from dataclasses import asdict, dataclass
+
+import ray
+
+from connectors import SourceFile
+from pipeline.config import DigitizeConfig
+from pipeline.devices import cluster_gpus
+from pipeline.engines import engine_class
+from pipeline.expand import expand_documents
+from pipeline.prepare import PreparePages
+from pipeline.recognize import Recognize
+
+log = logging.getLogger("digitize")
+
+TASK_CPUS = 0.2  # expand/prepare tasks: light, and must never be starved by the actors
+PREPARE_BATCH = 4  # pages per render batch: bounds pixels in flight (4 x ~8 MB at 300 dpi)
+
+
+@dataclass(frozen=True)
+class PoolPlan:
+    workers: int
+    num_cpus: float
+    num_gpus: float
+
+
+def plan_pool(config: DigitizeConfig) -> PoolPlan:
+    """Size the recognizer pool from what the cluster has.
+
+    GPU engines on a GPU cluster: one actor per GPU. Otherwise one actor per CPU, each
+    claiming a fraction of a CPU so the read/render tasks always have room to run (two
+    actors that each claim a whole CPU on a 2-CPU node starve the reads and hang the job).
+    """
+    resources = ray.cluster_resources()
+    cpus = max(1.0, float(resources.get("CPU", 1)))
+    gpus = cluster_gpus()
+    engine = engine_class(config.engine.name)
+    if gpus and engine.uses_gpu(config.engine):
+        workers = config.workers or gpus
+        return PoolPlan(workers=workers, num_cpus=1.0, num_gpus=1.0)
+    workers = config.workers or max(1, int(cpus))
+    share = min(1.0, (cpus - 2 * TASK_CPUS) / workers)
+    return PoolPlan(workers=workers, num_cpus=max(0.1, round(share, 2)), num_gpus=0.0)
+
+
+def pages_dir(config: DigitizeConfig) -> str:
+    return os.path.join(config.output, "pages", f"run_id={config.run_id}")
+
+
+def build_dataset(config: DigitizeConfig, sources: list[SourceFile], plan: PoolPlan) -> ray.data.Dataset:
+    engine = engine_class(config.engine.name)
+    items = [asdict(s) for s in sources]
+    ds = ray.data.from_items(items, override_num_blocks=max(1, min(len(items), 256)))
+    ds = ds.map_batches(
+        expand_documents,
+        fn_kwargs={"config": config},
+        batch_size=1,
+        batch_format="pyarrow",
+        num_cpus=TASK_CPUS,
+    )
+    ds = ds.map_batches(
+        PreparePages(config, engine.render_spec(config.engine)),
+        batch_size=PREPARE_BATCH,
+        batch_format="pyarrow",
+        num_cpus=TASK_CPUS,
+    )
+    ds = ds.map_batches(
+        Recognize,
+        fn_constructor_kwargs={"config": config},
+        batch_size=engine.pages_per_call(config.engine),
+        batch_format="pyarrow",
+        compute=ray.data.ActorPoolStrategy(size=plan.workers),
+        num_cpus=plan.num_cpus,
+        num_gpus=plan.num_gpus or None,
+    )
+    return ds
+
+
+def run_pipeline(config: DigitizeConfig, sources: list[SourceFile]) -> str:
+    """Run the page pipeline and write OUT/pages/run_id=RUN; returns that folder."""
+    plan = plan_pool(config)
+    log.info("recognizer pool: %d actor(s), %.2f CPU and %.0f GPU each", plan.workers, plan.num_cpus, plan.num_gpus)
+    out = pages_dir(config)
+    if os.path.exists(out):
+        shutil.rmtree(out)  # a re-run of the same run id replaces its pages
+    if not sources:
+        return out
+    ctx = ray.data.DataContext.get_current()
+    ctx.enable_progress_bars = True
+    build_dataset(config, sources, plan).write_parquet(out, compression="zstd")
+    return out

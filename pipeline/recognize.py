@@ -1,0 +1,88 @@
+"""Stages `recognize` and `score`: the actor that holds one engine and finishes each page row.
+
+The engine loads once, in __init__. Pages routed to OCR are recognized in batches of the
+engine's batch size; if a batch fails, its pages are retried one by one so only the page
+that breaks the engine ends as an error row.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+
+from pipeline.config import DigitizeConfig
+from pipeline.devices import actor_device
+from pipeline.engines import PageImage, engine_class
+from pipeline.records import Recognition, Token, apply_recognition, to_table
+from pipeline.scoring import ink_ratio, needs_review, page_score, token_stats
+from schemas import PAGE_SCHEMA
+
+BLANK_INK_RATIO = 0.002
+
+
+def _pixels(row: dict[str, Any]) -> np.ndarray:
+    shape = (row["height"], row["width"]) if row["image_mode"] == "L" else (row["height"], row["width"], 3)
+    return np.frombuffer(row["image"], dtype=np.uint8).reshape(shape)
+
+
+class Recognize:
+    def __init__(self, config: DigitizeConfig):
+        self.config = config
+        self.engine = engine_class(config.engine.name).load(config.engine, actor_device())
+
+    def __call__(self, batch: pa.Table) -> pa.Table:
+        rows = batch.to_pylist()
+        todo = [r for r in rows if r["status"] == "ok" and r["route"] == "ocr"]
+        size = max(1, self.engine.pages_per_call(self.config.engine))
+        for start in range(0, len(todo), size):
+            self._recognize(todo[start : start + size])
+        for row in rows:
+            finish_row(row, self.config)
+        return to_table(rows, PAGE_SCHEMA)
+
+    def _recognize(self, chunk: list[dict[str, Any]]) -> None:
+        images = [PageImage(pixels=_pixels(r), dpi=r["dpi"]) for r in chunk]
+        started = time.perf_counter()
+        failure = ""
+        try:
+            results: list[Recognition] | None = self.engine.recognize(images)
+        except Exception as exc:
+            if len(chunk) == 1:
+                results, failure = None, f"{type(exc).__name__}: {exc}"
+            else:
+                for row in chunk:
+                    self._recognize([row])
+                return
+        elapsed = (time.perf_counter() - started) / len(chunk)
+        for i, row in enumerate(chunk):
+            row["engine"] = self.engine.name
+            row["model"] = self.engine.model_id
+            row["timings"] = {**(row["timings"] or {}), "recognize_s": elapsed}
+            if results is None:
+                row.update(status="error", error_kind="recognize_failed", error=f"the engine failed on this page: {failure}")
+                continue
+            _apply_ocr(row, results[i], images[i].pixels)
+
+
+def _apply_ocr(row: dict[str, Any], rec: Recognition, pixels: np.ndarray) -> None:
+    apply_recognition(row, rec)
+    if not rec.text.strip():
+        row["flags"].append("empty" if ink_ratio(pixels) > BLANK_INK_RATIO else "blank")
+        row["confidence"] = 0.0 if "empty" in row["flags"] else 1.0
+    else:
+        score = rec.confidence if rec.confidence is not None else page_score(rec.tokens)
+        row["confidence"] = score
+    row["confidence_stats"] = token_stats([Token(**t) for t in row["tokens"]]).as_dict()
+
+
+def finish_row(row: dict[str, Any], config: DigitizeConfig) -> None:
+    """Drop the pixels, fill defaults and decide review; idempotent."""
+    row.pop("image", None)
+    row.pop("image_mode", None)
+    if row["status"] == "ok" and row["route"] == "ocr" and row["text"] is None:
+        row.update(status="error", error_kind="recognize_failed", error="the engine returned no result for this page")
+    row["flags"] = list(dict.fromkeys(row["flags"] or []))
+    row["needs_review"] = needs_review(row["status"], row["confidence"], row["flags"], config.review_threshold)

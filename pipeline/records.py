@@ -1,0 +1,81 @@
+"""Plain records the stages pass around, and how they become rows of the page schema."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import pyarrow as pa
+
+from pipeline import PIPELINE_VERSION
+from schemas import PAGE_SCHEMA, SCHEMA_VERSION
+
+# Columns that travel between stages but are not part of the written page record.
+WORK_COLUMNS = [("image", pa.large_binary()), ("image_mode", pa.string())]
+WORK_SCHEMA = pa.schema(list(PAGE_SCHEMA) + [pa.field(n, t) for n, t in WORK_COLUMNS], metadata=PAGE_SCHEMA.metadata)
+
+REF_SCHEMA = pa.schema(
+    [
+        ("doc_id", pa.string()),
+        ("source_uri", pa.string()),
+        ("page", pa.int32()),
+        ("page_count", pa.int32()),
+        ("status", pa.string()),
+        ("error_kind", pa.string()),
+        ("error", pa.string()),
+        ("run_id", pa.string()),
+    ]
+)
+
+
+@dataclass
+class Block:
+    kind: str
+    bbox: list[float] | None
+    text: str
+    confidence: float | None
+
+
+@dataclass
+class Token:
+    text: str
+    confidence: float
+    bbox: list[float] | None = None
+
+
+@dataclass
+class Recognition:
+    """What an engine returns for one page image."""
+
+    text: str
+    markdown: str
+    blocks: list[Block] = field(default_factory=list)
+    tokens: list[Token] = field(default_factory=list)
+    token_unit: str = "word"
+    tables: list[list[list[str]]] = field(default_factory=list)
+    confidence: float | None = None
+    flags: list[str] = field(default_factory=list)
+    language: str | None = None
+
+
+def new_row(**values: Any) -> dict[str, Any]:
+    """A row with every page-schema column present; unspecified ones are null."""
+    row: dict[str, Any] = {name: None for name in WORK_SCHEMA.names}
+    row.update(flags=[], pipeline_version=PIPELINE_VERSION, schema_version=SCHEMA_VERSION)
+    row.update(values)
+    return row
+
+
+def apply_recognition(row: dict[str, Any], rec: Recognition) -> None:
+    row["text"] = rec.text
+    row["markdown"] = rec.markdown
+    row["blocks"] = [asdict(b) for b in rec.blocks]
+    row["tokens"] = [asdict(t) for t in rec.tokens]
+    row["token_unit"] = rec.token_unit
+    row["tables"] = [{"index": i, "rows": rows} for i, rows in enumerate(rec.tables)]
+    row["language"] = rec.language
+    row["flags"] = list(row.get("flags") or []) + [f for f in rec.flags if f not in (row.get("flags") or [])]
+
+
+def to_table(rows: list[dict[str, Any]], schema: pa.Schema) -> pa.Table:
+    return pa.Table.from_pylist([{k: r.get(k) for k in schema.names} for r in rows], schema=schema)

@@ -1,0 +1,89 @@
+"""Page confidence in [0, 1] and the review decision, the same meaning for every engine.
+
+The raw page score combines more than the mean token confidence, because a page can be
+wrong in ways single tokens do not show: many weak tokens, and garbage tokens (no letters
+or digits, a mess of symbols) that the recognizer reads off noise.
+
+    score = clip(mean - 0.5 * low_share - 0.5 * garbage_share, 0, 1)
+
+mean: character-weighted mean token probability; low_share: share of tokens under 0.5.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from pipeline.records import Token
+
+# Flags that send a page to a person whatever its score. Others are informational.
+REVIEW_FLAGS = frozenset(
+    {
+        "empty",  # ink on the page, no text out
+        "downscaled_pixel_cap",
+        "repetition",
+        "max_new_tokens",
+        "lines_skipped",
+        "garbled_text_layer_no_ocr",
+    }
+)
+
+
+@dataclass
+class ConfidenceStats:
+    mean: float | None
+    p10: float | None
+    low_share: float | None
+    count: int
+
+    def as_dict(self) -> dict:
+        return {"mean": self.mean, "p10": self.p10, "low_share": self.low_share, "count": self.count}
+
+
+def _is_garbage(text: str) -> bool:
+    if not text:
+        return True
+    alnum = sum(ch.isalnum() for ch in text)
+    return alnum == 0 or (len(text) >= 4 and alnum / len(text) < 0.5)
+
+
+def token_stats(tokens: list[Token]) -> ConfidenceStats:
+    if not tokens:
+        return ConfidenceStats(None, None, None, 0)
+    probs = np.array([t.confidence for t in tokens], dtype=np.float64)
+    return ConfidenceStats(
+        mean=float(probs.mean()),
+        p10=float(np.quantile(probs, 0.10)),
+        low_share=float((probs < 0.5).mean()),
+        count=len(tokens),
+    )
+
+
+def page_score(tokens: list[Token], garbage_check: bool = True) -> float | None:
+    """The raw page score described in the module docstring; None when there are no tokens."""
+    if not tokens:
+        return None
+    probs = np.array([t.confidence for t in tokens], dtype=np.float64)
+    weights = np.array([max(len(t.text), 1) for t in tokens], dtype=np.float64)
+    mean = float((probs * weights).sum() / weights.sum())
+    low_share = float((probs < 0.5).mean())
+    garbage = float(np.mean([_is_garbage(t.text) for t in tokens])) if garbage_check else 0.0
+    return float(np.clip(mean - 0.5 * low_share - 0.5 * garbage, 0.0, 1.0))
+
+
+def needs_review(status: str, confidence: float | None, flags: list[str], threshold: float) -> bool:
+    if status == "error":
+        return True
+    if status != "ok":
+        return False
+    if any(f in REVIEW_FLAGS for f in flags):
+        return True
+    return confidence is not None and confidence < threshold
+
+
+def ink_ratio(pixels: np.ndarray) -> float:
+    """Share of dark pixels, on a subsample: tells a blank page from one the engine missed."""
+    grey = pixels if pixels.ndim == 2 else pixels.mean(axis=2)
+    sample = grey[::4, ::4]
+    return float((sample < 128).mean()) if sample.size else 0.0
