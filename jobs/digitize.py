@@ -17,6 +17,11 @@ import sys
 import time
 from datetime import datetime, timezone
 
+# A local single-node Ray (no cluster address) stays on loopback: Ray would otherwise bind
+# its services to the machine's network address.
+if not os.environ.get("RAY_ADDRESS"):
+    os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
+
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if REPO_ROOT not in sys.path:
     sys.path.insert(0, REPO_ROOT)
@@ -53,8 +58,12 @@ def _resolve(path: str) -> str:
     return path if is_remote(path) else os.path.abspath(os.path.expanduser(path))
 
 
+def _under_job_submission() -> bool:
+    return "job_submission_id" in os.environ.get("RAY_JOB_CONFIG_JSON_ENV_VAR", "")
+
+
 def build_config(args: argparse.Namespace) -> DigitizeConfig:
-    if os.environ.get("RAY_JOB_SUBMISSION_ID") and not os.path.isabs(args.output) and not is_remote(args.output):
+    if _under_job_submission() and not os.path.isabs(args.output) and not is_remote(args.output):
         raise SystemExit(
             f"--output {args.output!r} is relative: under `ray job submit --working-dir` the job runs in a "
             "temporary copy of the working dir, so the output would be lost. Pass an absolute path."
@@ -84,6 +93,8 @@ def init_ray(address: str | None) -> None:
     import ray
 
     address = address or os.environ.get("RAY_ADDRESS")
+    if ray.is_initialized():  # embedded use (tests, notebooks): keep the caller's Ray
+        return
     if address:
         ray.init(address=address, log_to_driver=True)
     else:

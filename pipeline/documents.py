@@ -111,7 +111,8 @@ class PdfDocument:
         dpi, flags = _scaled_dpi(rect.width, rect.height, cfg.dpi, spec, cfg)
         colorspace = pymupdf.csGRAY if spec.mode == "L" else pymupdf.csRGB
         try:
-            pix = page.get_pixmap(dpi=max(int(round(dpi)), 1), colorspace=colorspace, alpha=False)
+            zoom = dpi / 72.0
+            pix = page.get_pixmap(matrix=pymupdf.Matrix(zoom, zoom), colorspace=colorspace, alpha=False)
         except Exception as exc:
             raise DocumentError("render_failed", f"page {index + 1} cannot be rendered: {exc}") from exc
         channels = pix.n

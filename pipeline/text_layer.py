@@ -71,6 +71,13 @@ def assess(text: str, image_coverage: float, cfg: TextLayerConfig) -> TextLayerV
     return TextLayerVerdict(True, "good_text_layer", chars, valid_ratio, image_coverage)
 
 
+def _drop_empty_columns(raw: list[list[str | None]]) -> list[list[str]]:
+    """Drop columns with no text in any row: PyMuPDF's spanned-cell markers (None) and split edges."""
+    width = max((len(r) for r in raw), default=0)
+    keep = [c for c in range(width) if any(c < len(r) and (r[c] or "").strip() for r in raw)]
+    return [[(r[c] if c < len(r) and r[c] is not None else "") for c in keep] for r in raw]
+
+
 def _table_markdown(rows: list[list[str]]) -> str:
     if not rows:
         return ""
@@ -94,7 +101,7 @@ def extract(page: pymupdf.Page, scale: float, cfg: TextLayerConfig, find_tables:
     if find_tables and verdict.good:
         try:
             for table in page.find_tables().tables:
-                rows = [[cell or "" for cell in row] for row in table.extract()]
+                rows = _drop_empty_columns(table.extract())
                 if len(rows) >= 2 and max(len(r) for r in rows) >= 2:
                     tables.append(rows)
                     table_rects.append(pymupdf.Rect(table.bbox))

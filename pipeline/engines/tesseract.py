@@ -93,7 +93,10 @@ class TesseractEngine:
         level = tess.RIL.WORD
         if iterator is not None:
             for word in tess.iterate_level(iterator, level):
-                text = word.GetUTF8Text(level)
+                try:
+                    text = word.GetUTF8Text(level)
+                except RuntimeError:  # tesserocr's way of saying "no word here" (blank page)
+                    continue
                 box = word.BoundingBox(level)
                 if text is None or box is None:
                     continue

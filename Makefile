@@ -1,0 +1,14 @@
+# The two front-door commands: `make demo` (set up, then digitize the bundled samples) and `make test`.
+.PHONY: setup demo test bench
+
+setup:
+	bash scripts/setup.sh
+
+demo: setup
+	.venv/bin/python jobs/digitize.py --input samples --output out/samples
+
+test: setup
+	.venv/bin/python -m pytest -q tests
+
+bench: setup
+	.venv/bin/python bench/run_all.py

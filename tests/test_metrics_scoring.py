@@ -1,0 +1,51 @@
+"""Metric code on hand-made pairs, the page score and the review decision."""
+
+from __future__ import annotations
+
+import pytest
+
+from pipeline.metrics import bow_f1, cer, normalize, wer
+from pipeline.records import Token
+from pipeline.scoring import needs_review, page_score
+
+
+def test_cer_and_wer_on_known_pairs():
+    assert cer("abcd", "abcd") == 0.0
+    assert cer("abcd", "abxd") == pytest.approx(0.25)
+    assert cer("abcd", "abc") == pytest.approx(0.25)
+    assert wer("the cat sat", "the dog sat") == pytest.approx(1 / 3)
+    assert wer("a b c d", "a c d") == pytest.approx(0.25)
+
+
+def test_normalisation_rules():
+    assert normalize("ﬁne  \n text") == "fine text"
+    assert normalize("docu-\nment") == "document"
+    assert normalize("e\u0301") == "\u00e9"  # NFC
+
+
+def test_bag_of_words_ignores_order():
+    assert bow_f1("alpha beta gamma", "gamma alpha beta") == 1.0
+    assert bow_f1("alpha beta", "alpha delta") == pytest.approx(0.5)
+
+
+def _tokens(probs, text="word"):
+    return [Token(text=text, confidence=p) for p in probs]
+
+
+def test_page_score_falls_with_weak_and_garbage_tokens():
+    clean = page_score(_tokens([0.95] * 20))
+    weak = page_score(_tokens([0.95] * 15 + [0.3] * 5))
+    garbage = page_score(_tokens([0.95] * 15) + _tokens([0.95] * 5, text="~#%&"))
+    assert clean == pytest.approx(0.95)
+    assert weak < clean and garbage < clean
+    assert 0.0 <= min(weak, garbage)
+    assert page_score([]) is None
+
+
+def test_review_follows_threshold_flags_and_errors():
+    assert needs_review("ok", 0.79, [], 0.80)
+    assert not needs_review("ok", 0.81, [], 0.80)
+    assert needs_review("ok", 0.99, ["empty"], 0.80)
+    assert not needs_review("ok", 0.99, ["rotated_exif"], 0.80)
+    assert needs_review("error", None, [], 0.80)
+    assert not needs_review("skipped", None, [], 0.80)

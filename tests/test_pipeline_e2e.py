@@ -1,0 +1,124 @@
+"""The whole job on a real local Ray: page accounting, routes, review queue, summary."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pyarrow.dataset as pads
+import pyarrow.parquet as pq
+import pytest
+
+from jobs.digitize import main
+from pipeline.metrics import cer
+from schemas import PAGE_SCHEMA, REVIEW_SCHEMA
+
+
+def _pages(out: Path, run_id: str) -> list[dict]:
+    return pads.dataset(out / "pages" / f"run_id={run_id}", format="parquet", schema=PAGE_SCHEMA).to_table().to_pylist()
+
+
+def _run(args: list[str]) -> int:
+    return main(args)
+
+
+@pytest.fixture(scope="module")
+def mixed_run(corpus, tmp_path_factory):
+    import ray
+
+    if not ray.is_initialized():
+        ray.init(num_cpus=2, include_dashboard=False)
+    folder, truth, bad = corpus
+    out = tmp_path_factory.mktemp("out")
+    code = _run(["--input", str(folder), "--output", str(out), "--run-id", "mixed", "--languages", "eng,fra,deu"])
+    return code, out, truth, bad, _pages(out, "mixed")
+
+
+def test_every_page_is_exactly_one_row_and_the_job_exits_zero(mixed_run):
+    code, out, truth, bad, rows = mixed_run
+    assert code == 0
+    by_doc: dict[str, list[dict]] = {}
+    for r in rows:
+        by_doc.setdefault(Path(r["source_uri"]).name, []).append(r)
+    for name, pages in truth.items():
+        assert sorted(r["page"] for r in by_doc[name]) == list(range(1, len(pages) + 1)), name
+    for name in bad:
+        assert len(by_doc[name]) == 1
+    summary = json.loads((out / "runs" / "mixed.json").read_text())
+    assert summary["complete"] and summary["rows_out"] == summary["pages_in"] == len(rows)
+    assert summary["missing_documents"] == [] and summary["duplicate_rows"] == 0
+
+
+def test_broken_files_are_error_rows_with_reasons(mixed_run):
+    _, _, _, bad, rows = mixed_run
+    errors = {Path(r["source_uri"]).name: r for r in rows if r["status"] == "error"}
+    for name, kind in bad.items():
+        assert errors[name]["error_kind"] == kind and errors[name]["error"]
+    assert errors["password-example.pdf"]["error_kind"] == "encrypted"
+    assert errors["invalid.pdf"]["error_kind"] == "corrupt"
+    assert all(r["needs_review"] for r in errors.values())
+
+
+def test_routes_text_and_confidence(mixed_run):
+    _, _, truth, _, rows = mixed_run
+    by_key = {(Path(r["source_uri"]).name, r["page"]): r for r in rows}
+    for page, expected in enumerate(truth["born_digital.pdf"], start=1):
+        row = by_key[("born_digital.pdf", page)]
+        assert row["route"] == "text_layer" and cer(expected, row["text"]) == 0.0
+    for page, expected in enumerate(truth["scanned.pdf"], start=1):
+        row = by_key[("scanned.pdf", page)]
+        assert row["route"] == "ocr" and row["engine"] == "tesseract"
+        assert cer(expected, row["text"]) < 0.02
+        assert 0.8 < row["confidence"] <= 1.0 and row["tokens"]
+    assert cer(truth["rotated_exif.jpg"][0], by_key[("rotated_exif.jpg", 1)]["text"]) < 0.02
+    blank = by_key[("multipage.tif", 3)]
+    assert blank["status"] == "ok" and blank["text"] == "" and "blank" in blank["flags"]
+
+
+def test_review_queue_holds_exactly_the_pages_that_need_review(mixed_run):
+    _, out, _, _, rows = mixed_run
+    review = pq.read_table(out / "review" / "run_id=mixed" / "review.parquet")
+    assert review.schema.names == REVIEW_SCHEMA.names
+    expected = {(r["source_uri"], r["page"]) for r in rows if r["needs_review"]}
+    assert {(r["source_uri"], r["page"]) for r in review.to_pylist()} == expected
+    assert expected  # the broken files are there
+
+
+def test_text_layer_modes(corpus, tmp_path):
+    import ray
+
+    if not ray.is_initialized():
+        ray.init(num_cpus=2, include_dashboard=False)
+    folder, _, _ = corpus
+    good = folder / "good"
+    assert _run(["--input", str(good / "born_digital.pdf"), "--output", str(tmp_path), "--run-id", "ocr", "--text-layer", "ocr"]) == 0
+    assert {r["route"] for r in _pages(tmp_path, "ocr")} == {"ocr"}
+    assert _run(["--input", str(good / "scanned.pdf"), "--output", str(tmp_path), "--run-id", "only", "--text-layer", "only"]) == 0
+    only = _pages(tmp_path, "only")
+    assert [r["status"] for r in only] == ["skipped", "skipped"] and all(r["route"] == "none" for r in only)
+
+
+def test_review_threshold_moves_pages_into_review(corpus, tmp_path):
+    import ray
+
+    if not ray.is_initialized():
+        ray.init(num_cpus=2, include_dashboard=False)
+    folder, _, _ = corpus
+    scan = folder / "good" / "scanned.pdf"
+    assert _run(["--input", str(scan), "--output", str(tmp_path), "--run-id", "lax", "--review-threshold", "0.1"]) == 0
+    assert _run(["--input", str(scan), "--output", str(tmp_path), "--run-id", "strict", "--review-threshold", "0.999"]) == 0
+    assert not any(r["needs_review"] for r in _pages(tmp_path, "lax"))
+    assert all(r["needs_review"] for r in _pages(tmp_path, "strict"))
+
+
+def test_empty_input_folder_completes_with_zero_pages(tmp_path, capsys):
+    (tmp_path / "in").mkdir()
+    assert _run(["--input", str(tmp_path / "in"), "--output", str(tmp_path / "out"), "--run-id", "none"]) == 0
+    summary = json.loads((tmp_path / "out" / "runs" / "none.json").read_text())
+    assert summary["pages_in"] == summary["rows_out"] == 0
+    assert "nothing to do" in capsys.readouterr().out
+
+
+def test_missing_input_is_a_clear_error(tmp_path, capsys):
+    assert _run(["--input", str(tmp_path / "nope"), "--output", str(tmp_path / "out")]) == 1
+    assert "is not a file, a folder, a glob or a list file" in capsys.readouterr().err
