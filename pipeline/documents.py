@@ -12,6 +12,7 @@ import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
+import pyarrow as pa
 import pymupdf
 from PIL import Image, ImageOps, ImageSequence
 
@@ -43,6 +44,11 @@ class RenderedPage:
     pixels: np.ndarray  # (H, W) uint8 for "L", (H, W, 3) for "RGB"
     dpi: float
     flags: list[str] = field(default_factory=list)
+    buffer: pa.Buffer | None = None  # the memory `pixels` views, when it views all of it
+
+    def tobytes(self) -> bytes | pa.Buffer:
+        """The pixels as bytes, without a copy when the renderer already made them."""
+        return self.buffer if self.buffer is not None else self.pixels.tobytes()
 
     @property
     def width(self) -> int:
@@ -116,12 +122,17 @@ class PdfDocument:
         except Exception as exc:
             raise DocumentError("render_failed", f"page {index + 1} cannot be rendered: {exc}") from exc
         channels = pix.n
-        pixels = np.frombuffer(pix.samples, dtype=np.uint8).reshape(pix.height, pix.stride)
-        pixels = pixels[:, : pix.width * channels].reshape(pix.height, pix.width, channels)
+        # Zero-copy: an Arrow buffer over MuPDF's pixel memory that keeps the pixmap alive.
+        data = pa.foreign_buffer(pix.samples_ptr, pix.stride * pix.height, base=pix)
+        pixels = np.frombuffer(data, dtype=np.uint8).reshape(pix.height, pix.stride)
+        buffer: pa.Buffer | None = data
+        if pix.stride != pix.width * channels:
+            pixels, buffer = np.ascontiguousarray(pixels[:, : pix.width * channels]), None
+        pixels = pixels.reshape(pix.height, pix.width, channels)
         pixels = pixels[:, :, 0] if channels == 1 else pixels
         if page.rotation:
             flags.append("rotated")
-        return RenderedPage(pixels=np.ascontiguousarray(pixels), dpi=float(round(dpi, 2)), flags=flags)
+        return RenderedPage(pixels=pixels, dpi=float(round(dpi, 2)), flags=flags, buffer=buffer)
 
     def close(self) -> None:
         self.doc.close()

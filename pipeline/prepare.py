@@ -23,36 +23,36 @@ class PreparePages:
     def __init__(self, config: DigitizeConfig, spec: RenderSpec):
         self.config = config
         self.spec = spec
+        # The last document opened stays open across batches: the pages of one PDF arrive
+        # in order, a few per batch, and re-reading it for each batch is wasted I/O.
+        self._uri: str | None = None
+        self._doc: Document | None = None
+        self._error: DocumentError | None = None
+
+    def _open(self, uri: str) -> Document | DocumentError:
+        if uri != self._uri:
+            if self._doc is not None:
+                self._doc.close()
+            self._uri, self._doc, self._error = uri, None, None
+            try:
+                self._doc = open_document(connectors.read_bytes(uri), self.config.render)
+            except DocumentError as exc:
+                self._error = exc
+            except OSError as exc:
+                self._error = DocumentError("read_error", f"the file cannot be read: {exc}")
+        return self._doc if self._doc is not None else self._error  # type: ignore[return-value]
 
     def __call__(self, batch: pa.Table) -> pa.Table:
-        refs = batch.to_pylist()
         out: list[dict[str, Any]] = []
-        current_uri: str | None = None
-        doc: Document | None = None
-        doc_error: DocumentError | None = None
-        for ref in refs:
+        for ref in batch.to_pylist():
             row = new_row(**ref)
-            if ref["status"] != "ok":
-                out.append(row)
-                continue
-            if ref["source_uri"] != current_uri:
-                if doc is not None:
-                    doc.close()
-                current_uri, doc, doc_error = ref["source_uri"], None, None
-                try:
-                    doc = open_document(connectors.read_bytes(current_uri), self.config.render)
-                except DocumentError as exc:
-                    doc_error = exc
-                except OSError as exc:
-                    doc_error = DocumentError("read_error", f"the file cannot be read: {exc}")
-            if doc is None:
-                assert doc_error is not None
-                row.update(status="error", error_kind=doc_error.kind, error=str(doc_error))
-            else:
-                self._prepare_page(doc, row)
+            if ref["status"] == "ok":
+                doc = self._open(ref["source_uri"])
+                if isinstance(doc, DocumentError):
+                    row.update(status="error", error_kind=doc.kind, error=str(doc))
+                else:
+                    self._prepare_page(doc, row)
             out.append(row)
-        if doc is not None:
-            doc.close()
         return to_table(out, WORK_SCHEMA)
 
     def _prepare_page(self, doc: Document, row: dict[str, Any]) -> None:
@@ -97,7 +97,7 @@ class PreparePages:
             return
         row.update(
             route="ocr",
-            image=rendered.pixels.tobytes(),
+            image=rendered.tobytes(),
             image_mode=self.spec.mode,
             width=rendered.width,
             height=rendered.height,

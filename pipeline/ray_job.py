@@ -23,8 +23,11 @@ from pipeline.recognize import Recognize
 
 log = logging.getLogger("digitize")
 
+# Rendered pages are 4 to 9 MB each; blocks this small carry one or two of them, so the pages
+# of one long PDF spread over every actor (an actor takes whole blocks) and few are in flight.
+BLOCK_BYTES = 16 * 2**20
+ROWS_PER_FILE = 1000
 TASK_CPUS = 0.2  # expand/prepare tasks: light, and must never be starved by the actors
-PREPARE_BATCH = 4  # pages per render batch: bounds pixels in flight (4 x ~8 MB at 300 dpi)
 
 
 @dataclass(frozen=True)
@@ -70,7 +73,7 @@ def build_dataset(config: DigitizeConfig, sources: list[SourceFile], plan: PoolP
     )
     ds = ds.map_batches(
         PreparePages(config, engine.render_spec(config.engine)),
-        batch_size=PREPARE_BATCH,
+        batch_size=max(1, engine.pages_per_call(config.engine)),
         batch_format="pyarrow",
         num_cpus=TASK_CPUS,
     )
@@ -96,6 +99,6 @@ def run_pipeline(config: DigitizeConfig, sources: list[SourceFile]) -> str:
     if not sources:
         return out
     ctx = ray.data.DataContext.get_current()
-    ctx.enable_progress_bars = True
-    build_dataset(config, sources, plan).write_parquet(out, compression="zstd")
+    ctx.target_max_block_size = BLOCK_BYTES
+    build_dataset(config, sources, plan).write_parquet(out, compression="zstd", min_rows_per_file=ROWS_PER_FILE)
     return out

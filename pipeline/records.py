@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 
 from pipeline import PIPELINE_VERSION
@@ -78,4 +79,19 @@ def apply_recognition(row: dict[str, Any], rec: Recognition) -> None:
 
 
 def to_table(rows: list[dict[str, Any]], schema: pa.Schema) -> pa.Table:
-    return pa.Table.from_pylist([{k: r.get(k) for k in schema.names} for r in rows], schema=schema)
+    """Rows to a table of `schema`; page images go in without a copy (one chunk per row)."""
+    if "image" not in schema.names:
+        return pa.Table.from_pylist([{k: r.get(k) for k in schema.names} for r in rows], schema=schema)
+    small = schema.remove(schema.get_field_index("image"))
+    table = pa.Table.from_pylist([{k: r.get(k) for k in small.names} for r in rows], schema=small)
+    chunks = [_binary_chunk(r.get("image")) for r in rows]
+    images = pa.chunked_array(chunks, type=pa.large_binary()) if chunks else pa.chunked_array([], type=pa.large_binary())
+    return table.add_column(schema.get_field_index("image"), schema.field("image"), images).replace_schema_metadata(schema.metadata)
+
+
+def _binary_chunk(value: bytes | pa.Buffer | None) -> pa.Array:
+    if value is None:
+        return pa.array([None], type=pa.large_binary())
+    data = value if isinstance(value, pa.Buffer) else pa.py_buffer(value)
+    offsets = pa.py_buffer(np.array([0, data.size], dtype=np.int64))
+    return pa.LargeBinaryArray.from_buffers(pa.large_binary(), 1, [None, offsets, data])
