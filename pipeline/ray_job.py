@@ -27,6 +27,9 @@ log = logging.getLogger("digitize")
 # of one long PDF spread over every actor (an actor takes whole blocks) and few are in flight.
 BLOCK_BYTES = 16 * 2**20
 ROWS_PER_FILE = 1000
+# Rendering outruns recognition; without a cap Ray Data queues rendered pages up to a share of
+# the whole object store, so peak memory would grow with the corpus. Pages in flight per actor:
+PAGES_IN_FLIGHT_PER_WORKER = 6
 TASK_CPUS = 0.2  # expand/prepare tasks: light, and must never be starved by the actors
 
 
@@ -100,5 +103,8 @@ def run_pipeline(config: DigitizeConfig, sources: list[SourceFile]) -> str:
         return out
     ctx = ray.data.DataContext.get_current()
     ctx.target_max_block_size = BLOCK_BYTES
+    ctx.execution_options.resource_limits = ctx.execution_options.resource_limits.copy(
+        object_store_memory=max(256 * 2**20, plan.workers * PAGES_IN_FLIGHT_PER_WORKER * BLOCK_BYTES // 2)
+    )
     build_dataset(config, sources, plan).write_parquet(out, compression="zstd", min_rows_per_file=ROWS_PER_FILE)
     return out

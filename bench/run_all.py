@@ -1,0 +1,17 @@
+"""Run every benchmark, one after another; each prints its ratios measured side by side."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+BENCHES = ["bench_pipeline.py"]
+
+if __name__ == "__main__":
+    failed = 0
+    for name in BENCHES:
+        print(f"== {name}", flush=True)
+        failed |= subprocess.call([sys.executable, str(HERE / name), *sys.argv[1:]])
+    sys.exit(failed)
