@@ -28,6 +28,7 @@ class EngineConfig:
     num_beams: int = 1
     max_new_tokens: int = 256
     quantize: str | None = None  # None | "int8"
+    dtype: str | None = None  # None chooses by hardware; "float32" | "bfloat16" | "float16" to force
     sampling: bool = False
     emit_embeddings: bool = False
 

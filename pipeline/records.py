@@ -57,6 +57,8 @@ class Recognition:
     confidence: float | None = None
     flags: list[str] = field(default_factory=list)
     language: str | None = None
+    embedding: list[float] | None = None  # pooled page embedding (--emit-embeddings)
+    line_embeddings: list[list[float]] | None = None  # one per "line" block, in block order
 
 
 def new_row(**values: Any) -> dict[str, Any]:
@@ -75,6 +77,8 @@ def apply_recognition(row: dict[str, Any], rec: Recognition) -> None:
     row["token_unit"] = rec.token_unit
     row["tables"] = [{"index": i, "rows": rows} for i, rows in enumerate(rec.tables)]
     row["language"] = rec.language
+    row["embedding"] = rec.embedding
+    row["line_embeddings"] = rec.line_embeddings
     row["flags"] = list(row.get("flags") or []) + [f for f in rec.flags if f not in (row.get("flags") or [])]
 
 

@@ -24,7 +24,6 @@ REVIEW_FLAGS = frozenset(
         "downscaled_pixel_cap",
         "repetition",
         "max_new_tokens",
-        "lines_skipped",
         "garbled_text_layer_no_ocr",
     }
 )
@@ -60,15 +59,20 @@ def token_stats(tokens: list[Token]) -> ConfidenceStats:
     )
 
 
-def page_score(tokens: list[Token], garbage_check: bool = True) -> float | None:
-    """The raw page score described in the module docstring; None when there are no tokens."""
+def page_score(tokens: list[Token], words: list[str] | None = None) -> float | None:
+    """The raw page score described in the module docstring; None when there are no tokens.
+
+    `words`: the page's words, for engines whose tokens are sub-word pieces (the garbage share
+    is a property of words); by default the tokens themselves.
+    """
     if not tokens:
         return None
     probs = np.array([t.confidence for t in tokens], dtype=np.float64)
     weights = np.array([max(len(t.text), 1) for t in tokens], dtype=np.float64)
     mean = float((probs * weights).sum() / weights.sum())
     low_share = float((probs < 0.5).mean())
-    garbage = float(np.mean([_is_garbage(t.text) for t in tokens])) if garbage_check else 0.0
+    pieces = words if words is not None else [t.text for t in tokens]
+    garbage = float(np.mean([_is_garbage(w) for w in pieces])) if pieces else 0.0
     return float(np.clip(mean - 0.5 * low_share - 0.5 * garbage, 0.0, 1.0))
 
 

@@ -79,6 +79,8 @@ PAGE_SCHEMA = pa.schema(
         ("height", pa.int32()),
         ("dpi", pa.float32()),
         ("timings", TIMINGS),
+        ("embedding", pa.list_(pa.float32())),  # pooled encoder embedding, with --emit-embeddings
+        ("line_embeddings", pa.list_(pa.list_(pa.float32()))),  # one per "line" block, in order
         ("pipeline_version", pa.string()),
         ("schema_version", pa.string()),
         ("run_id", pa.string()),

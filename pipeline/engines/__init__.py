@@ -8,6 +8,7 @@ from pipeline.engines.base import Engine, EngineLoadError, PageImage
 
 ENGINES: dict[str, str] = {
     "tesseract": "pipeline.engines.tesseract:TesseractEngine",
+    "trocr": "pipeline.engines.trocr:TrOCREngine",
 }
 
 

@@ -1,0 +1,77 @@
+"""What the transformers engines share: checking a model source, device and dtype choice,
+and token probabilities from generation scores."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+from pipeline.engines.base import EngineLoadError
+
+
+def check_model_source(model: str | None, engine: str, expected_types: tuple[str, ...]) -> None:
+    """Fail before any page is read when the model cannot be loaded: missing flag, missing
+    folder, no safetensors weights, a hub id that cannot be reached, or the wrong architecture."""
+    if not model:
+        raise EngineLoadError(f"--engine {engine} needs --model (a hub id or a local checkpoint folder)")
+    from transformers import AutoConfig
+
+    if os.path.isdir(model):
+        names = os.listdir(model)
+        if "config.json" not in names:
+            raise EngineLoadError(f"model folder {model} has no config.json: not a transformers checkpoint")
+        if not any(n.endswith(".safetensors") or n.endswith(".safetensors.index.json") for n in names):
+            raise EngineLoadError(f"model folder {model} has no .safetensors weights (pickled weights are not loaded)")
+    elif model.startswith(("/", ".", "~")):
+        raise EngineLoadError(f"model folder {model} does not exist")
+    try:
+        config = AutoConfig.from_pretrained(model, trust_remote_code=False)
+    except Exception as exc:
+        raise EngineLoadError(f"cannot load model {model!r}: {exc}") from exc
+    if config.model_type not in expected_types:
+        raise EngineLoadError(
+            f"model {model!r} is a {config.model_type!r} checkpoint; --engine {engine} needs one of {', '.join(expected_types)}"
+        )
+
+
+@dataclass(frozen=True)
+class Placement:
+    device: str
+    dtype: "object"  # torch.dtype
+
+
+def choose_placement(device: str, quantize: str | None = None, dtype: str | None = None) -> Placement:
+    """bf16 on GPUs that have it (else fp16), bf16 on CPUs with AVX512-BF16 or AMX, else fp32.
+
+    int8 dynamic quantization is CPU-only and works on fp32 weights. `dtype` forces a choice.
+    """
+    import torch
+
+    if dtype:
+        return Placement(device if not quantize else "cpu", getattr(torch, dtype))
+    if device.startswith("cuda"):
+        return Placement(device, torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16)
+    if quantize == "int8":
+        return Placement("cpu", torch.float32)
+    cpu_bf16 = torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported()
+    return Placement("cpu", torch.bfloat16 if cpu_bf16 else torch.float32)
+
+
+def quantize_int8(model):
+    import torch
+
+    return torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
+
+
+def token_probabilities(model, output, num_beams: int):
+    """Per generated token, the probability the model gave it: exp of the transition scores
+    (log-softmax normalised), as transformers' compute_transition_scores defines them."""
+    import torch
+
+    scores = model.compute_transition_scores(
+        output.sequences,
+        tuple(step.float() for step in output.scores),  # normalise in fp32, whatever the model dtype
+        output.beam_indices if num_beams > 1 else None,
+        normalize_logits=True,
+    )
+    return torch.exp(scores.float())

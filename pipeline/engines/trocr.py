@@ -1,0 +1,210 @@
+"""TrOCR: a VisionEncoderDecoderModel that reads one text line at a time.
+
+Pages are segmented into lines (pipeline/segment.py), line crops from every page of the call
+are batched together sorted by width (similar lengths decode together), and the lines go back
+into their page's reading order. Token confidences are the exponentiated transition scores
+(`compute_transition_scores(..., normalize_logits=True)`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import ClassVar
+
+import numpy as np
+from PIL import Image
+
+from pipeline.config import EngineConfig
+from pipeline.documents import RenderSpec
+from pipeline.engines.base import EngineLoadError, PageImage
+from pipeline.engines.hf import check_model_source, choose_placement, quantize_int8, token_probabilities
+from pipeline.layout import Line, Region, assemble
+from pipeline.records import Recognition, Token
+from pipeline.scoring import page_score
+from pipeline.segment import LineSegmenter
+
+MODEL_TYPES = ("vision-encoder-decoder",)
+
+
+@dataclass
+class LineResult:
+    text: str
+    tokens: list[Token]
+    confidence: float | None
+    hit_max_tokens: bool
+    embedding: list[float] | None = None
+
+
+@dataclass
+class _PageWork:
+    regions: list[Region]
+    skipped: int
+    lines: list[Line] = field(default_factory=list)
+
+
+class TrOCREngine:
+    name: ClassVar[str] = "trocr"
+
+    def __init__(self, model, processor, cfg: EngineConfig, placement, segmenter: LineSegmenter):
+        self.model = model
+        self.processor = processor
+        self.cfg = cfg
+        self.placement = placement
+        self.segmenter = segmenter
+        self.tokenizer = processor.tokenizer
+
+    @classmethod
+    def preflight(cls, cfg: EngineConfig) -> None:
+        check_model_source(cfg.model, cls.name, MODEL_TYPES)
+
+    @classmethod
+    def load(cls, cfg: EngineConfig, device: str = "cpu") -> "TrOCREngine":
+        import torch
+        from transformers import TrOCRProcessor, VisionEncoderDecoderModel
+
+        cls.preflight(cfg)
+        placement = choose_placement(device, cfg.quantize, cfg.dtype)
+        try:
+            processor = TrOCRProcessor.from_pretrained(cfg.model)
+            model = VisionEncoderDecoderModel.from_pretrained(cfg.model, use_safetensors=True, dtype=placement.dtype)
+        except Exception as exc:
+            raise EngineLoadError(f"cannot load TrOCR model {cfg.model!r}: {exc}") from exc
+        model.eval()
+        if cfg.quantize == "int8" and placement.device == "cpu":
+            model = quantize_int8(model)
+        model.to(placement.device)
+        torch.set_grad_enabled(False)
+        return cls(model, processor, cfg, placement, LineSegmenter(cfg.tessdata))
+
+    @staticmethod
+    def render_spec(cfg: EngineConfig) -> RenderSpec:
+        return RenderSpec(mode="RGB")
+
+    @staticmethod
+    def pages_per_call(cfg: EngineConfig) -> int:
+        return 4  # lines of a few pages pool into full batches
+
+    @staticmethod
+    def uses_gpu(cfg: EngineConfig) -> bool:
+        return True
+
+    @property
+    def model_id(self) -> str:
+        return str(self.cfg.model)
+
+    # -- lines -----------------------------------------------------------------------------
+
+    def read_lines(self, crops: list[Image.Image]) -> list[LineResult]:
+        """Recognize line images, batched by width; results in input order."""
+        order = sorted(range(len(crops)), key=lambda i: crops[i].width)
+        results: list[LineResult | None] = [None] * len(crops)
+        size = max(1, self.cfg.batch_size)
+        for start in range(0, len(order), size):
+            chunk = order[start : start + size]
+            for i, res in zip(chunk, self._generate([crops[i] for i in chunk])):
+                results[i] = res
+        return results  # type: ignore[return-value]
+
+    def _generate(self, crops: list[Image.Image]) -> list[LineResult]:
+        import torch
+
+        pixel_values = self.processor(images=crops, return_tensors="pt").pixel_values
+        pixel_values = pixel_values.to(self.placement.device, dtype=self.placement.dtype if self.cfg.quantize != "int8" else torch.float32)
+        out = self.model.generate(
+            pixel_values,
+            num_beams=self.cfg.num_beams,
+            max_new_tokens=self.cfg.max_new_tokens,
+            do_sample=False,
+            output_scores=True,
+            return_dict_in_generate=True,
+        )
+        probs = token_probabilities(self.model, out, self.cfg.num_beams).cpu().numpy()
+        generated = out.sequences[:, 1:].cpu().numpy()  # drop the decoder start token
+        embeddings = None
+        if self.cfg.emit_embeddings:
+            hidden = self.model.get_encoder()(pixel_values=pixel_values).last_hidden_state
+            embeddings = hidden.float().mean(dim=1).cpu().numpy()
+        results = []
+        eos, pad = self.model.generation_config.eos_token_id, self.model.generation_config.pad_token_id
+        eos_ids = set(eos if isinstance(eos, list) else [eos])
+        special = set(self.tokenizer.all_special_ids)
+        for j in range(generated.shape[0]):
+            ids, line_probs = generated[j][: probs.shape[1]], probs[j]
+            tokens: list[Token] = []
+            kept: list[float] = []
+            finished = False
+            for token_id, p in zip(ids.tolist(), line_probs.tolist()):
+                if token_id == pad and token_id not in eos_ids:
+                    break
+                kept.append(p)
+                if token_id in eos_ids:
+                    finished = True
+                    break
+                if token_id not in special:
+                    tokens.append(Token(text=self.tokenizer.decode([token_id]), confidence=float(p)))
+            text = self.tokenizer.decode(ids.tolist(), skip_special_tokens=True).strip()
+            results.append(
+                LineResult(
+                    text=text,
+                    tokens=tokens,
+                    confidence=float(np.mean(kept)) if kept else None,
+                    hit_max_tokens=not finished and len(kept) >= self.cfg.max_new_tokens,
+                    embedding=embeddings[j].tolist() if embeddings is not None else None,
+                )
+            )
+        return results
+
+    # -- pages -----------------------------------------------------------------------------
+
+    def recognize(self, pages: list[PageImage]) -> list[Recognition]:
+        work: list[_PageWork] = []
+        crops: list[Image.Image] = []
+        owners: list[tuple[int, Line]] = []
+        for index, page in enumerate(pages):
+            regions, skipped = self.segmenter.segment(page.pixels, page.dpi)
+            item = _PageWork(regions=regions, skipped=skipped)
+            image = Image.fromarray(page.pixels).convert("RGB")
+            for region in regions:
+                for para in region.paragraphs:
+                    for line in para.lines:
+                        crops.append(image.crop(tuple(int(v) for v in line.bbox)))
+                        owners.append((index, line))
+                        item.lines.append(line)
+            work.append(item)
+        line_results = self.read_lines(crops) if crops else []
+        per_page_tokens: list[list[Token]] = [[] for _ in pages]
+        per_page_flags: list[set[str]] = [set() for _ in pages]
+        per_page_embeddings: list[list[list[float]]] = [[] for _ in pages]
+        for (index, line), result in zip(owners, line_results):
+            line.given_text = result.text
+            line.given_confidence = result.confidence
+            line.tokens = result.tokens
+            per_page_tokens[index].extend(result.tokens)
+            if result.hit_max_tokens:
+                per_page_flags[index].add("max_new_tokens")
+            if result.embedding is not None:
+                per_page_embeddings[index].append(result.embedding)
+        out = []
+        for index, item in enumerate(work):
+            text, markdown, blocks, tables = assemble(item.regions)
+            flags = sorted(per_page_flags[index])
+            if item.skipped:
+                flags.append("lines_skipped")
+            if not item.lines:
+                flags.append("no_lines")
+            words = text.split()
+            rec = Recognition(
+                text=text,
+                markdown=markdown,
+                blocks=blocks,
+                tokens=per_page_tokens[index],
+                token_unit="subword",
+                tables=tables,
+                confidence=page_score(per_page_tokens[index], words=words),
+                flags=flags,
+            )
+            if per_page_embeddings[index]:
+                rec.embedding = np.mean(np.array(per_page_embeddings[index]), axis=0).tolist()
+                rec.line_embeddings = per_page_embeddings[index]
+            out.append(rec)
+        return out

@@ -1,0 +1,69 @@
+"""Text-line segmentation for line recognizers (TrOCR): Tesseract's layout analysis, no recognition.
+
+Tesseract finds blocks, paragraphs and lines in reading order (columns included) in a few tens
+of milliseconds per page; the recognizer then reads each line crop.
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("OMP_THREAD_LIMIT", "1")
+
+from dataclasses import dataclass  # noqa: E402
+
+import numpy as np  # noqa: E402
+from PIL import Image  # noqa: E402
+
+from pipeline.layout import Line, Paragraph, Region  # noqa: E402
+
+
+@dataclass(frozen=True)
+class CropLimits:
+    min_height: int = 8  # pixels: specks and rules are not text lines
+    min_width: int = 8
+    max_height_share: float = 0.5  # a "line" taller than half the page is a picture
+    margin: float = 0.15  # of the line height, added around each crop
+
+
+class LineSegmenter:
+    """One Tesseract API per actor, used for layout analysis only."""
+
+    def __init__(self, tessdata: str, limits: CropLimits = CropLimits()):
+        import tesserocr
+
+        self._tess = tesserocr
+        self._api = tesserocr.PyTessBaseAPI(path=tessdata.rstrip("/") + "/", lang="eng", psm=tesserocr.PSM.AUTO)
+        self.limits = limits
+
+    def segment(self, pixels: np.ndarray, dpi: float) -> tuple[list[Region], int]:
+        """Regions of paragraphs of (empty) lines with boxes, and how many line boxes were skipped."""
+        tess = self._tess
+        grey = pixels if pixels.ndim == 2 else np.asarray(Image.fromarray(pixels).convert("L"))
+        self._api.SetImage(Image.fromarray(grey))
+        self._api.SetSourceResolution(max(int(dpi), 70))
+        iterator = self._api.AnalyseLayout()
+        regions: list[Region] = []
+        skipped = 0
+        height, width = grey.shape
+        if iterator is None:
+            return regions, 0
+        while True:
+            box = iterator.BoundingBox(tess.RIL.TEXTLINE)
+            if box is not None:
+                if iterator.IsAtBeginningOf(tess.RIL.BLOCK) or not regions:
+                    regions.append(Region(kind="table" if iterator.BlockType() == tess.PT.TABLE else "text"))
+                if iterator.IsAtBeginningOf(tess.RIL.PARA) or not regions[-1].paragraphs:
+                    regions[-1].paragraphs.append(Paragraph())
+                x0, y0, x1, y1 = box
+                h, w = y1 - y0, x1 - x0
+                if h < self.limits.min_height or w < self.limits.min_width or h > self.limits.max_height_share * height:
+                    skipped += 1
+                else:
+                    pad = int(round(self.limits.margin * h))
+                    crop = [max(0, x0 - pad), max(0, y0 - pad), min(width, x1 + pad), min(height, y1 + pad)]
+                    regions[-1].paragraphs[-1].lines.append(Line(bbox=[float(v) for v in crop], tokens=[]))
+            if not iterator.Next(tess.RIL.TEXTLINE):
+                break
+        self._api.Clear()
+        return regions, skipped
