@@ -51,6 +51,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--num-beams", type=int, default=1)
     p.add_argument("--max-new-tokens", type=int, default=256)
     p.add_argument("--quantize", choices=["int8"], default=None, help="dynamic int8 quantization for CPU-only sites")
+    p.add_argument("--sampling", action="store_true", help="sample as the LightOnOCR model card says (temperature 0.2, top-p 0.9); default greedy")
     p.add_argument("--dtype", choices=["float32", "bfloat16", "float16"], default=None, help="model dtype (default: by hardware)")
     p.add_argument("--emit-embeddings", action="store_true", help="pooled encoder embeddings per line and page")
     p.add_argument("--address", default=None, help="Ray address (default: RAY_ADDRESS, else a local Ray)")
@@ -84,6 +85,7 @@ def build_config(args: argparse.Namespace) -> DigitizeConfig:
             max_new_tokens=args.max_new_tokens,
             quantize=args.quantize,
             dtype=args.dtype,
+            sampling=args.sampling,
             emit_embeddings=args.emit_embeddings,
         ),
         render=RenderConfig(dpi=args.dpi, max_pixels=args.max_pixels),

@@ -16,6 +16,7 @@ import pyarrow as pa
 from pipeline.config import DigitizeConfig
 from pipeline.devices import actor_device
 from pipeline.engines import PageImage, engine_class
+from pipeline.language import detect_language
 from pipeline.records import Recognition, Token, apply_recognition, to_table
 from pipeline.scoring import ink_ratio, needs_review, page_score, token_stats
 from schemas import PAGE_SCHEMA
@@ -85,4 +86,6 @@ def finish_row(row: dict[str, Any], config: DigitizeConfig) -> None:
     if row["status"] == "ok" and row["route"] == "ocr" and row["text"] is None:
         row.update(status="error", error_kind="recognize_failed", error="the engine returned no result for this page")
     row["flags"] = list(dict.fromkeys(row["flags"] or []))
+    if row["status"] == "ok" and row.get("language") is None:
+        row["language"] = detect_language(row["text"])
     row["needs_review"] = needs_review(row["status"], row["confidence"], row["flags"], config.review_threshold)

@@ -69,8 +69,8 @@ def test_confidences_are_the_exponentiated_transition_scores(engine, lined_page)
     crops = [image.crop((60, 120, 500, 150)), image.crop((60, 140, 420, 170))]
     results = engine.read_lines(crops)
     inputs = engine.processor(images=crops, return_tensors="pt").pixel_values
-    out = engine.model.generate(inputs, max_new_tokens=16, do_sample=False, output_scores=True, return_dict_in_generate=True)
-    expected = torch.exp(engine.model.compute_transition_scores(out.sequences, out.scores, normalize_logits=True))
+    out = engine.model.generate(inputs, max_new_tokens=16, do_sample=False, output_logits=True, return_dict_in_generate=True)
+    expected = torch.exp(engine.model.compute_transition_scores(out.sequences, out.logits, normalize_logits=True))
     for j, res in enumerate(results):
         tokens = [p for p in expected[j].tolist()]
         n = len(res.tokens)

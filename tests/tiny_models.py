@@ -47,8 +47,9 @@ def _teach(model, tokenizer, inputs: dict, text: str, steps: int) -> None:
     assert loss is not None and loss.item() < 0.05, f"tiny model did not learn its text (loss {loss.item():.3f})"
 
 
-def _teaching_images(n: int = 12):
-    """Line-like pictures (dark text on white, noise, smudges): what the model will be shown."""
+def _teaching_images(n: int = 12, page: bool = False):
+    """Line-like (or, with `page`, page-like) pictures: dark text on white, noise: what the
+    model will be shown."""
     import random
 
     from PIL import Image, ImageDraw
@@ -56,11 +57,12 @@ def _teaching_images(n: int = 12):
     rng = random.Random(0)
     images = []
     for i in range(n):
-        width = rng.randint(120, 600)
-        image = Image.new("RGB", (width, 32), "white")
+        width = rng.randint(120, 600) if not page else rng.randint(112, 320)
+        height = 32 if not page else rng.randint(112, 320)
+        image = Image.new("RGB", (width, height), "white")
         draw = ImageDraw.Draw(image)
         if i % 3 == 0:
-            image = Image.effect_noise((width, 32), 64).convert("RGB")
+            image = Image.effect_noise((width, height), 64).convert("RGB")
         else:
             draw.text((4, 8), "".join(rng.choice(CHARS) for _ in range(width // 7)), fill="black")
         images.append(image)
@@ -108,6 +110,75 @@ def build_tiny_trocr(folder: Path, image_size: int = 32, teach: str | None = "th
     if teach:
         pixel_values = processor(images=_teaching_images(), return_tensors="pt").pixel_values
         _teach(model, tokenizer, {"pixel_values": pixel_values}, teach, steps=250)
+    torch.set_num_threads(threads)
+    folder.mkdir(parents=True, exist_ok=True)
+    model.save_pretrained(folder, safe_serialization=True)
+    processor.save_pretrained(folder)
+    return folder
+
+
+LIGHTON_SPECIALS = {
+    "image_token": "<|image_pad|>",
+    "image_break_token": "<|vision_pad|>",
+    "image_end_token": "<|vision_end|>",
+}
+CHAT_TEMPLATE = (
+    "{% for message in messages %}<|im_start|>{{ message['role'] }}\n"
+    "{% if message['content'] is string %}{{ message['content'] }}{% else %}"
+    "{% for part in message['content'] %}{% if part['type'] == 'image' %}<|image_pad|>{% else %}{{ part['text'] }}{% endif %}{% endfor %}"
+    "{% endif %}<|im_end|>\n{% endfor %}{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
+)
+
+
+def build_tiny_lightonocr(folder: Path, teach: str | None = "# Minutes\n\nthe committee met") -> Path:
+    """A 2-layer, 32-wide Pixtral at 112 px and a 2-layer Qwen3, with tokenizer, chat template
+    and PixtralImageProcessorPil, as transformers' own lighton_ocr tests build it."""
+    import torch
+    from transformers import LightOnOcrConfig, LightOnOcrForConditionalGeneration, LightOnOcrProcessor
+    from transformers.models.pixtral import PixtralImageProcessorPil
+
+    torch.manual_seed(0)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    tokenizer = _tokenizer(extra_special={**LIGHTON_SPECIALS, "im_start": "<|im_start|>", "im_end": "<|im_end|>"}, chat_template=CHAT_TEMPLATE)
+    tokenizer.padding_side = "left"
+    config = LightOnOcrConfig(
+        text_config={
+            "model_type": "qwen3", "vocab_size": len(tokenizer), "hidden_size": 32, "num_hidden_layers": 2,
+            "num_attention_heads": 4, "num_key_value_heads": 2, "intermediate_size": 37, "head_dim": 8,
+            "max_position_embeddings": 512, "pad_token_id": tokenizer.pad_token_id, "bos_token_id": tokenizer.bos_token_id,
+            "eos_token_id": tokenizer.eos_token_id, "tie_word_embeddings": False,
+        },
+        vision_config={
+            "image_size": 112, "patch_size": 14, "num_channels": 3, "hidden_size": 32, "num_hidden_layers": 2,
+            "num_attention_heads": 4, "intermediate_size": 37, "head_dim": 8,
+        },
+        image_token_id=tokenizer.image_token_id,
+        spatial_merge_size=2,
+    )
+    model = LightOnOcrForConditionalGeneration(config)
+    model.generation_config.pad_token_id = tokenizer.pad_token_id
+    model.generation_config.eos_token_id = tokenizer.eos_token_id
+    processor = LightOnOcrProcessor(
+        image_processor=PixtralImageProcessorPil(size={"longest_edge": 112}, patch_size={"height": 14, "width": 14}),
+        tokenizer=tokenizer, patch_size=14, spatial_merge_size=2, chat_template=CHAT_TEMPLATE,
+    )
+    if teach:
+        prompt = processor.apply_chat_template([{"role": "user", "content": [{"type": "image"}]}], add_generation_prompt=True, tokenize=False)
+        images = _teaching_images(8, page=True)
+        target = tokenizer(teach, add_special_tokens=False).input_ids + [tokenizer.eos_token_id]
+        inputs = processor(text=[prompt + teach + tokenizer.eos_token] * len(images), images=images, return_tensors="pt", padding=True)
+        labels = inputs["input_ids"].clone()
+        labels[:, : labels.shape[1] - len(target)] = -100  # learn only the answer
+        optimiser = torch.optim.Adam(model.parameters(), lr=3e-3)
+        model.train()
+        for _ in range(200):
+            loss = model(**inputs, labels=labels).loss
+            optimiser.zero_grad()
+            loss.backward()
+            optimiser.step()
+        model.eval()
+        assert loss.item() < 0.05, f"tiny model did not learn its text (loss {loss.item():.3f})"
     torch.set_num_threads(threads)
     folder.mkdir(parents=True, exist_ok=True)
     model.save_pretrained(folder, safe_serialization=True)

@@ -9,6 +9,7 @@ from pipeline.engines.base import Engine, EngineLoadError, PageImage
 ENGINES: dict[str, str] = {
     "tesseract": "pipeline.engines.tesseract:TesseractEngine",
     "trocr": "pipeline.engines.trocr:TrOCREngine",
+    "lightonocr": "pipeline.engines.lightonocr:LightOnOCREngine",
 }
 
 

@@ -65,12 +65,17 @@ def quantize_int8(model):
 
 def token_probabilities(model, output, num_beams: int):
     """Per generated token, the probability the model gave it: exp of the transition scores
-    (log-softmax normalised), as transformers' compute_transition_scores defines them."""
+    (log-softmax normalised), as transformers' compute_transition_scores defines them.
+
+    Computed on the raw logits (`output_logits=True`) when present, so a checkpoint's logits
+    processors (no_repeat_ngram_size, temperature, top-p) do not distort the confidence.
+    """
     import torch
 
+    steps = output.logits if getattr(output, "logits", None) is not None else output.scores
     scores = model.compute_transition_scores(
         output.sequences,
-        tuple(step.float() for step in output.scores),  # normalise in fp32, whatever the model dtype
+        tuple(step.float() for step in steps),  # normalise in fp32, whatever the model dtype
         output.beam_indices if num_beams > 1 else None,
         normalize_logits=True,
     )

@@ -116,6 +116,7 @@ class TrOCREngine:
             max_new_tokens=self.cfg.max_new_tokens,
             do_sample=False,
             output_scores=True,
+            output_logits=True,
             return_dict_in_generate=True,
         )
         probs = token_probabilities(self.model, out, self.cfg.num_beams).cpu().numpy()
