@@ -91,7 +91,6 @@ class LightOnOCREngine:
         except Exception as exc:
             raise EngineLoadError(f"cannot load LightOnOCR model {cfg.model!r}: {exc}") from exc
         model.eval().to(placement.device)
-        torch.set_grad_enabled(False)
         return cls(model, processor, cfg, placement)
 
     @staticmethod
@@ -112,19 +111,22 @@ class LightOnOCREngine:
 
     def generate(self, images: list[Image.Image]):
         """The model's own generate on a batch of page images; returns (output, prompt length)."""
+        import torch
+
         inputs = self.processor(text=[self.prompt] * len(images), images=images, return_tensors="pt", padding=True)
         inputs = {k: (v.to(self.placement.device) if hasattr(v, "to") else v) for k, v in inputs.items()}
         if "pixel_values" in inputs:
             inputs["pixel_values"] = inputs["pixel_values"].to(self.placement.dtype)
         kwargs = dict(SAMPLING, do_sample=True) if self.cfg.sampling else {"do_sample": False}
-        output = self.model.generate(
-            **inputs,
-            max_new_tokens=self.cfg.max_new_tokens,
-            output_scores=True,
-            output_logits=True,
-            return_dict_in_generate=True,
-            **kwargs,
-        )
+        with torch.inference_mode():
+            output = self.model.generate(
+                **inputs,
+                max_new_tokens=self.cfg.max_new_tokens,
+                output_scores=True,
+                output_logits=True,
+                return_dict_in_generate=True,
+                **kwargs,
+            )
         return output, inputs["input_ids"].shape[1]
 
     def _model_image(self, pixels) -> Image.Image:
@@ -146,7 +148,10 @@ class LightOnOCREngine:
     def recognize(self, pages: list[PageImage]) -> list[Recognition]:
         images = [self._model_image(p.pixels) for p in pages]
         output, prompt_len = self.generate(images)
-        probs = token_probabilities(self.model, output, num_beams=1).cpu().numpy()
+        import torch
+
+        with torch.inference_mode():
+            probs = token_probabilities(self.model, output, num_beams=1).cpu().numpy()
         generated = output.sequences[:, prompt_len:].cpu().numpy()
         eos = self.model.generation_config.eos_token_id
         eos_ids = set(eos if isinstance(eos, list) else [eos])

@@ -73,7 +73,6 @@ class TrOCREngine:
         if cfg.quantize == "int8" and placement.device == "cpu":
             model = quantize_int8(model)
         model.to(placement.device)
-        torch.set_grad_enabled(False)
         return cls(model, processor, cfg, placement, LineSegmenter(cfg.tessdata))
 
     @staticmethod
@@ -110,6 +109,12 @@ class TrOCREngine:
 
         pixel_values = self.processor(images=crops, return_tensors="pt").pixel_values
         pixel_values = pixel_values.to(self.placement.device, dtype=self.placement.dtype if self.cfg.quantize != "int8" else torch.float32)
+        with torch.inference_mode():
+            out, probs, embeddings = self._run(pixel_values)
+        generated = out.sequences[:, 1:].cpu().numpy()  # drop the decoder start token
+        return self._lines(generated, probs, embeddings)
+
+    def _run(self, pixel_values):
         out = self.model.generate(
             pixel_values,
             num_beams=self.cfg.num_beams,
@@ -120,11 +125,13 @@ class TrOCREngine:
             return_dict_in_generate=True,
         )
         probs = token_probabilities(self.model, out, self.cfg.num_beams).cpu().numpy()
-        generated = out.sequences[:, 1:].cpu().numpy()  # drop the decoder start token
         embeddings = None
         if self.cfg.emit_embeddings:
             hidden = self.model.get_encoder()(pixel_values=pixel_values).last_hidden_state
             embeddings = hidden.float().mean(dim=1).cpu().numpy()
+        return out, probs, embeddings
+
+    def _lines(self, generated, probs, embeddings) -> list[LineResult]:
         results = []
         eos, pad = self.model.generation_config.eos_token_id, self.model.generation_config.pad_token_id
         eos_ids = set(eos if isinstance(eos, list) else [eos])
