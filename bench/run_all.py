@@ -7,11 +7,11 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-BENCHES = ["bench_pipeline.py"]
+BENCHES = ["bench_pipeline.py", "bench_trocr.py", "bench_lightonocr.py"]
 
 if __name__ == "__main__":
     failed = 0
     for name in BENCHES:
         print(f"== {name}", flush=True)
-        failed |= subprocess.call([sys.executable, str(HERE / name), *sys.argv[1:]])
+        failed |= subprocess.call([sys.executable, str(HERE / name)])
     sys.exit(failed)
