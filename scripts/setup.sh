@@ -5,7 +5,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 LANGS="eng fra deu spa ita nld por swe dan"
-APT_PACKAGES="tesseract-ocr $(for l in $LANGS; do printf 'tesseract-ocr-%s ' "$l"; done)"
+# chromium: the review page's test opens it headless
+APT_PACKAGES="tesseract-ocr $(for l in $LANGS; do printf 'tesseract-ocr-%s ' "$l"; done) chromium fonts-dejavu-core"
 
 missing=()
 for pkg in $APT_PACKAGES; do

@@ -1,0 +1,150 @@
+"""Full-text index of the page Parquet with tantivy (a Rust search engine, Python bindings).
+
+Each page is indexed twice: in `text` (lower-cased, accents folded: works for any language)
+and in the stemmed field of its detected language (`text_fr` with the French stemmer, ...), so
+"archives" finds "archive" in a French page and a query in any language finds exact words.
+Pages are keyed by doc_id and page: a page converted again replaces its old entry. The set of
+Parquet files already indexed is kept beside the index, so a build after a nightly run reads
+only the new files.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from typing import Any
+
+import pyarrow.compute as pc
+import pyarrow.dataset as pads
+
+from pipeline.pages_reader import check_files, parquet_files
+from schemas import PAGE_SCHEMA
+
+STEMMERS = {
+    "en": "english", "fr": "french", "de": "german", "es": "spanish", "it": "italian",
+    "nl": "dutch", "pt": "portuguese", "sv": "swedish", "da": "danish",
+}
+STATE_FILE = "indexed_files.json"
+COLUMNS = ["doc_id", "source_uri", "page", "text", "confidence", "language", "run_id", "status"]
+
+
+def _tantivy():
+    import tantivy
+
+    return tantivy
+
+
+def _schema():
+    t = _tantivy()
+    b = t.SchemaBuilder()
+    b.add_text_field("key", stored=True, tokenizer_name="raw")
+    b.add_text_field("doc_id", stored=True, tokenizer_name="raw")
+    b.add_text_field("source_uri", stored=True, tokenizer_name="raw")
+    b.add_integer_field("page", stored=True, indexed=True, fast=True)
+    b.add_float_field("confidence", stored=True, indexed=True, fast=True)
+    b.add_text_field("language", stored=True, tokenizer_name="raw")
+    b.add_text_field("run_id", stored=True, tokenizer_name="raw")
+    b.add_text_field("text", stored=True, tokenizer_name="folded")
+    for lang in STEMMERS:
+        b.add_text_field(f"text_{lang}", stored=False, tokenizer_name=f"stem_{lang}")
+    return b.build()
+
+
+def _register(index) -> None:
+    t = _tantivy()
+    base = lambda: t.TextAnalyzerBuilder(t.Tokenizer.simple()).filter(t.Filter.remove_long(64)).filter(t.Filter.lowercase())  # noqa: E731
+    index.register_tokenizer("folded", base().filter(t.Filter.ascii_fold()).build())
+    for lang, stemmer in STEMMERS.items():
+        index.register_tokenizer(f"stem_{lang}", base().filter(t.Filter.stemmer(stemmer)).filter(t.Filter.ascii_fold()).build())
+
+
+def open_index(folder: str, create: bool = False):
+    t = _tantivy()
+    if not create and not os.path.isdir(folder):
+        raise FileNotFoundError(f"no index at {folder}: build one with `jobs/index.py build`")
+    os.makedirs(folder, exist_ok=True)
+    index = t.Index(_schema(), path=folder, reuse=True)
+    _register(index)
+    return index
+
+
+@dataclass
+class BuildResult:
+    files_read: int
+    pages_indexed: int
+    pages_skipped: int
+
+
+def build(pages: str, folder: str, heap_bytes: int = 256 * 2**20) -> BuildResult:
+    """Index the Parquet files under `pages` that this index has not read yet."""
+    t = _tantivy()
+    index = open_index(folder, create=True)
+    state_path = os.path.join(folder, STATE_FILE)
+    state: dict[str, list[float]] = json.load(open(state_path)) if os.path.exists(state_path) else {}
+    files = [f for f in parquet_files(pages) if state.get(os.path.abspath(f)) != _stamp(f)]
+    check_files(files)
+    writer = index.writer(heap_size=heap_bytes, num_threads=1)
+    indexed = skipped = 0
+    for path in files:
+        dataset = pads.dataset(path, format="parquet", schema=PAGE_SCHEMA)
+        for batch in dataset.to_batches(columns=COLUMNS, filter=pc.field("status") == "ok", batch_size=1024):
+            for row in batch.to_pylist():
+                if not row["text"]:
+                    skipped += 1
+                    continue
+                key = f"{row['doc_id']}:{row['page']}"
+                writer.delete_documents_by_term("key", key)
+                doc = t.Document(
+                    key=key, doc_id=row["doc_id"], source_uri=row["source_uri"], page=int(row["page"]),
+                    confidence=float(row["confidence"] if row["confidence"] is not None else 0.0),
+                    language=row["language"] or "", run_id=row["run_id"] or "", text=row["text"],
+                )
+                if row["language"] in STEMMERS:
+                    doc.add_text(f"text_{row['language']}", row["text"])
+                writer.add_document(doc)
+                indexed += 1
+        state[os.path.abspath(path)] = _stamp(path)
+    writer.commit()
+    writer.wait_merging_threads()
+    with open(state_path, "w") as handle:
+        json.dump(state, handle)
+    return BuildResult(files_read=len(files), pages_indexed=indexed, pages_skipped=skipped)
+
+
+def _stamp(path: str) -> list[float]:
+    st = os.stat(path)
+    return [float(st.st_size), st.st_mtime]
+
+
+def search(folder: str, query: str, limit: int = 10, min_confidence: float | None = None,
+           language: str | None = None) -> list[dict[str, Any]]:
+    """Best pages for `query`: doc_id, source URI, page, score, confidence, language, snippet (HTML)."""
+    t = _tantivy()
+    index = open_index(folder)
+    index.reload()
+    schema = index.schema
+    fields = ["text"] + [f"text_{lang}" for lang in STEMMERS]
+    parsed = index.parse_query(query, fields)
+    clauses = [(t.Occur.Must, parsed)]
+    if min_confidence is not None:
+        clauses.append((t.Occur.Must, t.Query.range_query(schema, "confidence", t.FieldType.Float, min_confidence, None)))
+    if language:
+        clauses.append((t.Occur.Must, t.Query.term_query(schema, "language", language)))
+    final = t.Query.boolean_query(clauses) if len(clauses) > 1 else parsed
+    searcher = index.searcher()
+    snippets = t.SnippetGenerator.create(searcher, parsed, schema, "text")
+    snippets.set_max_num_chars(200)
+    hits = []
+    for score, address in searcher.search(final, limit).hits:
+        doc = searcher.doc(address)
+        hits.append({
+            "doc_id": doc["doc_id"][0],
+            "source_uri": doc["source_uri"][0],
+            "page": doc["page"][0],
+            "score": round(float(score), 4),
+            "confidence": doc["confidence"][0],
+            "language": doc["language"][0] or None,
+            "snippet": snippets.snippet_from_doc(doc).to_html(),
+        })
+    return hits
