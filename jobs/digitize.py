@@ -26,7 +26,7 @@ REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if REPO_ROOT not in sys.path:
     sys.path.insert(0, REPO_ROOT)
 
-from connectors import discover, is_remote  # noqa: E402
+from connectors import S3AccessError, configure_s3, discover, is_remote  # noqa: E402
 from pipeline.config import DigitizeConfig, EngineConfig, RenderConfig, TextLayerConfig  # noqa: E402
 from pipeline.engines import ENGINES, EngineLoadError, engine_class  # noqa: E402
 
@@ -55,6 +55,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--dtype", choices=["float32", "bfloat16", "float16"], default=None, help="model dtype (default: by hardware)")
     p.add_argument("--emit-embeddings", action="store_true", help="pooled encoder embeddings per line and page")
     p.add_argument("--address", default=None, help="Ray address (default: RAY_ADDRESS, else a local Ray)")
+    p.add_argument("--s3-endpoint", default=None, help="S3-compatible endpoint URL (default: AWS_ENDPOINT_URL); credentials come from the AWS chain")
+    p.add_argument("--incremental", action="store_true", help="process only documents new or changed since the ledger's last run")
+    p.add_argument("--rows-per-file", type=int, default=200, help="pages per Parquet file (also the most a killed run redoes per file)")
     return p.parse_args(argv)
 
 
@@ -94,6 +97,9 @@ def build_config(args: argparse.Namespace) -> DigitizeConfig:
         workers=args.workers,
         run_id=run_id,
         limit=args.limit,
+        rows_per_file=args.rows_per_file,
+        s3_endpoint=args.s3_endpoint or os.environ.get("AWS_ENDPOINT_URL"),
+        incremental=args.incremental,
     )
 
 
@@ -121,19 +127,36 @@ def main(argv: list[str] | None = None) -> int:
     except EngineLoadError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
+    configure_s3(config.s3_endpoint)
+    started = time.perf_counter()
     try:
+        if config.output.startswith("s3://"):
+            from connectors.s3 import check_bucket
+
+            check_bucket(config.output)
         sources = discover(config.input)
-    except (FileNotFoundError, ValueError) as exc:
+    except (FileNotFoundError, ValueError, S3AccessError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     if config.limit is not None:
         sources = sources[: config.limit]
+    from pipeline import ledger
+
+    known: dict[str, dict] = {}
+    listed = len(sources)
+    if config.incremental:
+        known = ledger.load(config)
+        sources = ledger.pending(sources, known, ledger.fingerprint(config))
+        if not sources:
+            print(f"digitize: nothing to do: all {listed} document(s) unchanged since their last conversion "
+                  f"with these settings ({time.perf_counter() - started:.1f} s)", flush=True)
+            return 0
+        print(f"digitize: incremental: {len(sources)} of {listed} document(s) new or changed", flush=True)
     print(f"digitize: {len(sources)} document(s) from {config.input}, engine {config.engine.name}, run {config.run_id}", flush=True)
 
-    from pipeline.outputs import format_summary, summarize, write_review, write_summary
+    from pipeline.outputs import doc_ids, format_summary, summarize, write_review, write_summary
     from pipeline.ray_job import run_pipeline
 
-    started = time.perf_counter()
     init_ray(args.address)
     pages = run_pipeline(config, sources)
     write_review(config, pages)
@@ -143,6 +166,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"summary: {path}", flush=True)
     if not sources:
         print("digitize: no supported documents (PDF, PNG, JPEG, TIFF) found; nothing to do", flush=True)
+    if config.incremental and summary.complete:
+        ledger.record(config, sources, doc_ids(pages), known)
     return 0 if summary.complete else 2
 
 

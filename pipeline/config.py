@@ -66,6 +66,9 @@ class DigitizeConfig:
     workers: int | None = None  # recognizer actors; None sizes the pool from the cluster
     run_id: str = ""
     limit: int | None = None  # documents, for trying a run on a slice
+    rows_per_file: int = 200  # pages per Parquet file: also what a killed run can lose and redo
+    s3_endpoint: str | None = None  # S3-compatible endpoint URL; credentials come from the AWS chain
+    incremental: bool = False  # skip documents the ledger says are converted with these settings
 
     def replace(self, **changes: object) -> "DigitizeConfig":
         return dataclasses.replace(self, **changes)

@@ -42,9 +42,11 @@ def expand_document(uri: str, config: DigitizeConfig) -> list[dict[str, Any]]:
     ]
 
 
-def expand_documents(batch: pa.Table, config: DigitizeConfig) -> pa.Table:
-    """Batch form for Ray Data: a table of listed documents (column `uri`) to page references."""
+def expand_documents(batch: pa.Table, config: DigitizeConfig, done: set[tuple[str, int]] | None = None) -> pa.Table:
+    """Batch form for Ray Data: a table of listed documents (column `uri`) to page references,
+    less the pages a resumed run has already written (`done`: (source_uri, page) keys)."""
+    connectors.configure_s3(config.s3_endpoint)
     rows: list[dict[str, Any]] = []
     for uri in batch.column("uri").to_pylist():
-        rows.extend(expand_document(uri, config))
+        rows.extend(r for r in expand_document(uri, config) if not done or (uri, r["page"]) not in done)
     return to_table(rows, REF_SCHEMA)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import collections
 import json
-import os
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -17,6 +16,7 @@ import pyarrow.compute as pc
 import pyarrow.dataset as pads
 import pyarrow.parquet as pq
 
+from connectors.filesystem import filesystem, join, list_files, write_bytes
 from pipeline.config import DigitizeConfig
 from schemas import PAGE_SCHEMA, REVIEW_COLUMNS, REVIEW_SCHEMA
 
@@ -48,26 +48,36 @@ class RunSummary:
         return not self.missing_documents and not self.duplicate_rows and not self.page_gaps and self.pages_in == self.rows_out
 
 
+def _dataset(folder: str) -> pads.Dataset | None:
+    fs, path = filesystem(folder)
+    files = list_files(fs, path, ".parquet")
+    return pads.dataset(files, format="parquet", schema=PAGE_SCHEMA, filesystem=fs) if files else None
+
+
 def _read(folder: str, columns: list[str]) -> pa.Table:
-    if not os.path.isdir(folder) or not any(f.endswith(".parquet") for f in os.listdir(folder)):
+    dataset = _dataset(folder)
+    if dataset is None:
         return pa.table({c: pa.array([], type=PAGE_SCHEMA.field(c).type) for c in columns})
-    return pads.dataset(folder, format="parquet", schema=PAGE_SCHEMA).to_table(columns=columns)
+    return dataset.to_table(columns=columns)
 
 
 def write_review(config: DigitizeConfig, pages_folder: str) -> str:
     """OUT/review/run_id=RUN/review.parquet: the flagged and low-confidence pages, slim view."""
-    out_dir = os.path.join(config.output, "review", f"run_id={config.run_id}")
-    os.makedirs(out_dir, exist_ok=True)
-    target = os.path.join(out_dir, "review.parquet")
-    writer = pq.ParquetWriter(target, REVIEW_SCHEMA, compression="zstd")
-    try:
-        if os.path.isdir(pages_folder) and os.listdir(pages_folder):
-            dataset = pads.dataset(pages_folder, format="parquet", schema=PAGE_SCHEMA)
+    target = join(config.output, "review", f"run_id={config.run_id}", "review.parquet")
+    fs, path = filesystem(target)
+    fs.create_dir(path.rsplit("/", 1)[0], recursive=True)
+    dataset = _dataset(pages_folder)
+    with pq.ParquetWriter(path, REVIEW_SCHEMA, compression="zstd", filesystem=fs) as writer:
+        if dataset is not None:
             for batch in dataset.to_batches(columns=REVIEW_COLUMNS, filter=pc.field("needs_review"), batch_size=256):
                 writer.write_table(pa.Table.from_batches([batch]).cast(REVIEW_SCHEMA))
-    finally:
-        writer.close()
     return target
+
+
+def doc_ids(pages_folder: str) -> dict[str, str]:
+    """source_uri -> doc_id for every document with a row in the run."""
+    table = _read(pages_folder, ["source_uri", "doc_id"])
+    return dict(zip(table.column("source_uri").to_pylist(), table.column("doc_id").to_pylist()))
 
 
 def summarize(config: DigitizeConfig, documents: list[str], pages_folder: str, wall_s: float) -> RunSummary:
@@ -102,18 +112,16 @@ def summarize(config: DigitizeConfig, documents: list[str], pages_folder: str, w
         page_gaps=gaps,
         wall_s=round(wall_s, 3),
         pages_per_s=round(len(rows) / wall_s, 3) if wall_s > 0 else 0.0,
-        output=os.path.abspath(config.output),
+        output=config.output,
     )
 
 
 def write_summary(config: DigitizeConfig, summary: RunSummary) -> str:
-    folder = os.path.join(config.output, "runs")
-    os.makedirs(folder, exist_ok=True)
-    path = os.path.join(folder, f"{config.run_id}.json")
+    target = join(config.output, "runs", f"{config.run_id}.json")
+    fs, path = filesystem(target)
     payload = asdict(summary) | {"complete": summary.complete, "config": _public_config(config)}
-    with open(path, "w", encoding="utf-8") as handle:
-        json.dump(payload, handle, indent=2, sort_keys=True)
-    return path
+    write_bytes(fs, path, json.dumps(payload, indent=2, sort_keys=True).encode())
+    return target
 
 
 def _public_config(config: DigitizeConfig) -> dict[str, Any]:

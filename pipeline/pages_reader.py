@@ -1,46 +1,46 @@
-"""Reading the page Parquet that jobs/digitize.py wrote: one place that checks the schema
-version, so the review export, the import and the index all refuse foreign data the same way."""
+"""Reading the page Parquet that jobs/digitize.py wrote (local or s3://): one place that checks
+the schema version, so the review export, the import and the index refuse foreign data alike."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.dataset as pads
+import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
+from connectors.filesystem import exists, filesystem, list_files
 from schemas import PAGE_SCHEMA, SchemaVersionError, check_schema_version
 
 
-def parquet_files(folder: str) -> list[str]:
-    """Every .parquet file under `folder` (OUT, OUT/pages or one run's folder), sorted."""
-    if os.path.isfile(folder) and folder.endswith(".parquet"):
-        return [folder]
-    found = []
-    for root, dirs, files in os.walk(folder):
-        dirs.sort()
-        found.extend(os.path.join(root, f) for f in sorted(files) if f.endswith(".parquet"))
-    if os.path.isdir(os.path.join(folder, "pages")):
-        found = [f for f in found if os.sep + "pages" + os.sep in f]
-    return found
+def parquet_files(folder: str) -> tuple[pafs.FileSystem, list[str]]:
+    """Every .parquet file under `folder` (OUT, OUT/pages or one run's folder), sorted.
+    Given OUT, only OUT/pages is read (not the review copies)."""
+    fs, path = filesystem(folder)
+    if path.endswith(".parquet") and fs.get_file_info(path).type == pafs.FileType.File:
+        return fs, [path]
+    if exists(fs, path + "/pages"):
+        path = path + "/pages"
+    return fs, list_files(fs, path, ".parquet")
 
 
-def check_files(files: list[str]) -> None:
+def check_files(fs: pafs.FileSystem, files: list[str]) -> None:
     for path in files:
-        check_schema_version(pq.read_schema(path), path)
+        check_schema_version(pq.read_schema(path, filesystem=fs), path)
 
 
 def open_pages(folder: str) -> pads.Dataset | None:
     """The page dataset under `folder`, version-checked; None when there is no page file."""
-    if not os.path.exists(folder):
+    fs, path = filesystem(folder)
+    if not exists(fs, path):
         raise FileNotFoundError(f"{folder} does not exist")
-    files = parquet_files(folder)
+    fs, files = parquet_files(folder)
     if not files:
         return None
-    check_files(files)
-    return pads.dataset(files, format="parquet", schema=PAGE_SCHEMA)
+    check_files(fs, files)
+    return pads.dataset(files, format="parquet", schema=PAGE_SCHEMA, filesystem=fs)
 
 
 def iter_pages(folder: str, columns: list[str] | None = None, where: pc.Expression | None = None,

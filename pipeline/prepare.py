@@ -43,6 +43,7 @@ class PreparePages:
         return self._doc if self._doc is not None else self._error  # type: ignore[return-value]
 
     def __call__(self, batch: pa.Table) -> pa.Table:
+        connectors.configure_s3(self.config.s3_endpoint)  # runs in the worker, not where this was built
         out: list[dict[str, Any]] = []
         for ref in batch.to_pylist():
             row = new_row(**ref)

@@ -7,26 +7,25 @@ Pages stream through; no stage holds more than a batch of page images.
 from __future__ import annotations
 
 import logging
-import os
-import shutil
 from dataclasses import asdict, dataclass
 
 import ray
 
 from connectors import SourceFile
+from connectors.filesystem import filesystem, join
 from pipeline.config import DigitizeConfig
 from pipeline.devices import cluster_gpus
 from pipeline.engines import engine_class
 from pipeline.expand import expand_documents
 from pipeline.prepare import PreparePages
 from pipeline.recognize import Recognize
+from pipeline.resume import completed_pages
 
 log = logging.getLogger("digitize")
 
 # Rendered pages are 4 to 9 MB each; blocks this small carry one or two of them, so the pages
 # of one long PDF spread over every actor (an actor takes whole blocks) and few are in flight.
 BLOCK_BYTES = 16 * 2**20
-ROWS_PER_FILE = 1000
 # Rendering outruns recognition; without a cap Ray Data queues rendered pages up to a share of
 # the whole object store, so peak memory would grow with the corpus. Pages in flight per actor:
 PAGES_IN_FLIGHT_PER_WORKER = 6
@@ -60,16 +59,18 @@ def plan_pool(config: DigitizeConfig) -> PoolPlan:
 
 
 def pages_dir(config: DigitizeConfig) -> str:
-    return os.path.join(config.output, "pages", f"run_id={config.run_id}")
+    """OUT/pages/run_id=RUN, as a local path or an s3:// URI."""
+    return join(config.output, "pages", f"run_id={config.run_id}")
 
 
-def build_dataset(config: DigitizeConfig, sources: list[SourceFile], plan: PoolPlan) -> ray.data.Dataset:
+def build_dataset(config: DigitizeConfig, sources: list[SourceFile], plan: PoolPlan,
+                  done: set[tuple[str, int]] | None = None) -> ray.data.Dataset:
     engine = engine_class(config.engine.name)
     items = [asdict(s) for s in sources]
     ds = ray.data.from_items(items, override_num_blocks=max(1, min(len(items), 256)))
     ds = ds.map_batches(
         expand_documents,
-        fn_kwargs={"config": config},
+        fn_kwargs={"config": config, "done": done or set()},
         batch_size=1,
         batch_format="pyarrow",
         num_cpus=TASK_CPUS,
@@ -93,12 +94,17 @@ def build_dataset(config: DigitizeConfig, sources: list[SourceFile], plan: PoolP
 
 
 def run_pipeline(config: DigitizeConfig, sources: list[SourceFile]) -> str:
-    """Run the page pipeline and write OUT/pages/run_id=RUN; returns that folder."""
+    """Run the page pipeline into OUT/pages/run_id=RUN and return that folder.
+
+    Starting again with the same run id resumes: pages already written are skipped.
+    """
     plan = plan_pool(config)
     log.info("recognizer pool: %d actor(s), %.2f CPU and %.0f GPU each", plan.workers, plan.num_cpus, plan.num_gpus)
     out = pages_dir(config)
-    if os.path.exists(out):
-        shutil.rmtree(out)  # a re-run of the same run id replaces its pages
+    fs, path = filesystem(out)
+    done = completed_pages(fs, path)
+    if done:
+        print(f"digitize: resuming run {config.run_id}: {len(done)} page(s) already written are skipped", flush=True)
     if not sources:
         return out
     ctx = ray.data.DataContext.get_current()
@@ -106,5 +112,6 @@ def run_pipeline(config: DigitizeConfig, sources: list[SourceFile]) -> str:
     ctx.execution_options.resource_limits = ctx.execution_options.resource_limits.copy(
         object_store_memory=max(256 * 2**20, plan.workers * PAGES_IN_FLIGHT_PER_WORKER * BLOCK_BYTES // 2)
     )
-    build_dataset(config, sources, plan).write_parquet(out, compression="zstd", min_rows_per_file=ROWS_PER_FILE)
+    dataset = build_dataset(config, sources, plan, done)
+    dataset.write_parquet(path, filesystem=fs, compression="zstd", min_rows_per_file=config.rows_per_file)
     return out

@@ -82,12 +82,13 @@ def build(pages: str, folder: str, heap_bytes: int = 256 * 2**20) -> BuildResult
     index = open_index(folder, create=True)
     state_path = os.path.join(folder, STATE_FILE)
     state: dict[str, list[float]] = json.load(open(state_path)) if os.path.exists(state_path) else {}
-    files = [f for f in parquet_files(pages) if state.get(os.path.abspath(f)) != _stamp(f)]
-    check_files(files)
+    fs, all_files = parquet_files(pages)
+    files = [f for f in all_files if state.get(f) != _stamp(fs, f)]
+    check_files(fs, files)
     writer = index.writer(heap_size=heap_bytes, num_threads=1)
     indexed = skipped = 0
     for path in files:
-        dataset = pads.dataset(path, format="parquet", schema=PAGE_SCHEMA)
+        dataset = pads.dataset(path, format="parquet", schema=PAGE_SCHEMA, filesystem=fs)
         for batch in dataset.to_batches(columns=COLUMNS, filter=pc.field("status") == "ok", batch_size=1024):
             for row in batch.to_pylist():
                 if not row["text"]:
@@ -104,7 +105,7 @@ def build(pages: str, folder: str, heap_bytes: int = 256 * 2**20) -> BuildResult
                     doc.add_text(f"text_{row['language']}", row["text"])
                 writer.add_document(doc)
                 indexed += 1
-        state[os.path.abspath(path)] = _stamp(path)
+        state[path] = _stamp(fs, path)
     writer.commit()
     writer.wait_merging_threads()
     with open(state_path, "w") as handle:
@@ -112,9 +113,9 @@ def build(pages: str, folder: str, heap_bytes: int = 256 * 2**20) -> BuildResult
     return BuildResult(files_read=len(files), pages_indexed=indexed, pages_skipped=skipped)
 
 
-def _stamp(path: str) -> list[float]:
-    st = os.stat(path)
-    return [float(st.st_size), st.st_mtime]
+def _stamp(fs, path: str) -> list[float]:
+    info = fs.get_file_info(path)
+    return [float(info.size or 0), info.mtime.timestamp() if info.mtime else 0.0]
 
 
 def search(folder: str, query: str, limit: int = 10, min_confidence: float | None = None,
