@@ -48,7 +48,8 @@ def _client(endpoint: str | None):
     from botocore.config import Config
 
     config = Config(retries={"max_attempts": MAX_ATTEMPTS, "mode": "adaptive"}, connect_timeout=10, read_timeout=120)
-    return boto3.client("s3", endpoint_url=endpoint, config=config)
+    # a fresh session: the default one caches the credentials it first resolved
+    return boto3.session.Session().client("s3", endpoint_url=endpoint, config=config)
 
 
 client.cache_clear = _client.cache_clear  # type: ignore[attr-defined]
@@ -62,6 +63,8 @@ def _permanent(uri: str, exc: Exception) -> S3AccessError:
     code = _code(exc)
     hint = {
         "NoSuchBucket": "the bucket does not exist",
+        "404": "the bucket does not exist",
+        "403": "access denied: check the credentials and their permissions",
         "AccessDenied": "access denied: check the credentials' permissions",
         "InvalidAccessKeyId": "the access key is not known to this store",
         "SignatureDoesNotMatch": "the secret key does not match the access key",
