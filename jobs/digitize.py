@@ -54,6 +54,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--sampling", action="store_true", help="sample as the LightOnOCR model card says (temperature 0.2, top-p 0.9); default greedy")
     p.add_argument("--dtype", choices=["float32", "bfloat16", "float16"], default=None, help="model dtype (default: by hardware)")
     p.add_argument("--emit-embeddings", action="store_true", help="pooled encoder embeddings per line and page")
+    p.add_argument("--gpu", choices=["auto", "always", "never"], default="auto",
+                   help="model engines: auto uses GPUs the cluster has now; always asks for them (autoscaling clusters)")
     p.add_argument("--address", default=None, help="Ray address (default: RAY_ADDRESS, else a local Ray)")
     p.add_argument("--s3-endpoint", default=None, help="S3-compatible endpoint URL (default: AWS_ENDPOINT_URL); credentials come from the AWS chain")
     p.add_argument("--incremental", action="store_true", help="process only documents new or changed since the ledger's last run")
@@ -95,6 +97,7 @@ def build_config(args: argparse.Namespace) -> DigitizeConfig:
         text_layer=TextLayerConfig(mode=args.text_layer),
         review_threshold=args.review_threshold,
         workers=args.workers,
+        gpu=args.gpu,
         run_id=run_id,
         limit=args.limit,
         rows_per_file=args.rows_per_file,

@@ -50,8 +50,11 @@ def plan_pool(config: DigitizeConfig) -> PoolPlan:
     cpus = max(1.0, float(resources.get("CPU", 1)))
     gpus = cluster_gpus()
     engine = engine_class(config.engine.name)
-    if gpus and engine.uses_gpu(config.engine):
-        workers = config.workers or gpus
+    wants_gpu = engine.uses_gpu(config.engine) and (config.gpu == "always" or (config.gpu == "auto" and gpus > 0))
+    if wants_gpu:
+        # "always" on an autoscaling cluster whose GPU nodes are at zero: the actors' GPU
+        # requests are what makes the autoscaler start them.
+        workers = config.workers or max(1, gpus)
         return PoolPlan(workers=workers, num_cpus=1.0, num_gpus=1.0)
     workers = config.workers or max(1, int(cpus))
     share = min(1.0, (cpus - 2 * TASK_CPUS) / workers)
