@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-BENCHES = ["bench_pipeline.py", "bench_trocr.py", "bench_lightonocr.py", "bench_index.py"]
+BENCHES = ["bench_pipeline.py", "bench_trocr.py", "bench_lightonocr.py", "bench_index.py", "bench_s3_incremental.py"]
 
 if __name__ == "__main__":
     failed = 0

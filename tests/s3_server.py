@@ -41,6 +41,7 @@ def _free_port(_taken: set[int] = set()) -> int:
 @contextmanager
 def seaweed(workdir: Path):
     weed = shutil.which("weed") or str(Path(sys.executable).parent / "weed")
+    workdir.mkdir(parents=True, exist_ok=True)
     config = workdir / "s3.json"
     config.write_text(json.dumps({"identities": [{"name": "tester", "credentials": [{"accessKey": ACCESS_KEY, "secretKey": SECRET_KEY}],
                                                   "actions": ["Admin", "Read", "Write", "List", "Tagging"]}]}))
