@@ -27,10 +27,14 @@ def s3(tmp_path_factory, corpus):
                 client.put_object(Bucket="archive", Key=f"in/{sub}/{path.name}", Body=path.read_bytes())
         client.put_object(Bucket="archive", Key="notes/readme.txt", Body=b"not a document")
         os.environ["AWS_ENDPOINT_URL"] = endpoint
+        import ray
+
+        ray.shutdown()  # a local Ray's workers take the environment (the credentials) it started with
         try:
             yield endpoint, client, truth, bad
         finally:
             os.environ.pop("AWS_ENDPOINT_URL", None)
+            ray.shutdown()
 
 
 @pytest.fixture(autouse=True)
