@@ -1,0 +1,73 @@
+"""The evaluation job on a tiny labelled folder generated here (laid out like ../shared/data)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from PIL import Image, ImageDraw, ImageFont
+
+from jobs import evaluate
+from pipeline.evaluation import Item, Scored, confidence_report, discover_items
+from tests.corpus import page_text, rasterize_pdf, write_born_digital_pdf
+
+
+@pytest.fixture(scope="module")
+def labelled(tmp_path_factory):
+    root = tmp_path_factory.mktemp("data")
+    bd = root / "born_digital" / "minutes"
+    bd.mkdir(parents=True)
+    truths = write_born_digital_pdf(bd / "minutes.pdf", [page_text("eng", 0), page_text("fra", 1)])
+    (bd / "minutes.txt").write_text("\f".join(truths))
+    scans = root / "scans" / "letter"
+    scans.mkdir(parents=True)
+    rasterize_pdf(bd / "minutes.pdf", dpi=200)[0].save(scans / "letter.png", dpi=(200, 200))
+    (scans / "letter.gt.txt").write_text(truths[0])
+    lines = root / "handwriting" / "lines"
+    lines.mkdir(parents=True)
+    font = ImageFont.load_default(size=28)
+    records = []
+    for i, text in enumerate(["The archive opens at nine", "Records are kept in the vault"]):
+        image = Image.new("L", (720, 60), 255)
+        ImageDraw.Draw(image).text((10, 12), text, fill=0, font=font)
+        image.save(lines / f"line{i}.png", dpi=(300, 300))
+        records.append({"image": f"line{i}.png", "text": text, "level": "line"})
+    records.append({"image": "missing.png", "text": "nowhere", "level": "line"})  # listed but absent: skipped
+    (lines / "labels.jsonl").write_text("\n".join(json.dumps(r) for r in records))
+    return root
+
+
+def test_items_are_found_with_their_truth(labelled):
+    items = discover_items(labelled)
+    assert sorted((i.category, i.page) for i in items) == [
+        ("born_digital", 1), ("born_digital", 2), ("handwriting", 1), ("handwriting", 1), ("scans", 1)]
+    assert {i.category for i in discover_items(labelled, skip=("handwriting",))} == {"born_digital", "scans"}
+
+
+def test_report_has_accuracy_confidence_and_a_plot(labelled, tmp_path):
+    import ray
+
+    if not ray.is_initialized():
+        ray.init(num_cpus=2, include_dashboard=False)
+    assert evaluate.main(["--data", str(labelled), "--output", str(tmp_path), "--languages", "eng,fra"]) == 0
+    report = json.loads((tmp_path / "report.json").read_text())
+    assert report["overall"]["items"] == 5 and 0 <= report["overall"]["cer"] < 0.05
+    assert report["categories"]["born_digital"]["cer"] < 0.02 and report["categories"]["born_digital"]["bow_f1"] > 0.97
+    assert report["text_layer_route"]["cer"] == 0.0  # the truth is the text layer itself
+    assert {"auroc", "spearman_confidence_vs_cer", "routing"} <= report["confidence"].keys()
+    assert [r["review_share"] for r in report["confidence"]["routing"]] == [0.05, 0.10, 0.20, 0.30]
+    assert (tmp_path / "cer_vs_confidence.png").stat().st_size > 1000
+    assert "| overall | 5 |" in (tmp_path / "report.md").read_text()
+
+
+def test_confidence_report_on_known_scores():
+    def s(conf, cer):
+        return Scored(Item("f", 1, "c", "g", "x"), "", conf, "ok", cer, cer, 1.0, 100, int(cer * 100), 10, 0)
+
+    perfect = [s(0.9, 0.0), s(0.8, 0.01), s(0.3, 0.4), s(0.2, 0.6)]
+    report = confidence_report(perfect)
+    assert report["auroc"] == 1.0 and report["bad_pages"] == 2
+    assert report["spearman_confidence_vs_cer"] == pytest.approx(-1.0)
+    inverted = [s(0.2, 0.0), s(0.3, 0.01), s(0.8, 0.4), s(0.9, 0.6)]
+    assert confidence_report(inverted)["auroc"] == 0.0
+    assert confidence_report(perfect)["routing"][-1]["bad_pages_caught"] == 1  # 30% of 4 pages = 1 page: the worst
