@@ -21,7 +21,6 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
 
-from PIL import Image  # noqa: E402
 
 from pipeline.config import DigitizeConfig, EngineConfig, RenderConfig, TextLayerConfig  # noqa: E402
 from pipeline.documents import open_document  # noqa: E402
@@ -70,6 +69,9 @@ def main() -> int:
     import torch
 
     device = "cuda:0" if torch.cuda.is_available() else "cpu"
+    # the pipeline's CPU actor gets the whole CPUs Ray assigned it (one, on this node): measure
+    # the model alone with the same threads, so the two sides compare the same compute
+    torch.set_num_threads(1)
     cfg = EngineConfig(name="lightonocr", model=model, batch_size=args.batch_size, max_new_tokens=args.max_new_tokens)
     engine = LightOnOCREngine.load(cfg, device)
     doc = open_document(pdf.read_bytes(), RenderConfig())

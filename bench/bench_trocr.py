@@ -20,7 +20,6 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-import torch  # noqa: E402
 from PIL import Image  # noqa: E402
 
 from pipeline.config import EngineConfig, RenderConfig  # noqa: E402
@@ -57,7 +56,11 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--lines", type=int, default=32)
     parser.add_argument("--max-new-tokens", type=int, default=12)
+    parser.add_argument("--threads", type=int, default=1, help="torch threads: 1 is what each CPU actor gets on this node")
     args = parser.parse_args()
+    import torch
+
+    torch.set_num_threads(args.threads)
     tmp = Path(tempfile.mkdtemp(prefix="bench-trocr-"))
     model_dir = build_base_sized(tmp / "model")
     pdf = tmp / "page.pdf"
@@ -80,7 +83,7 @@ def main() -> int:
             engine.read_lines(crops)
             rate = len(crops) / (time.perf_counter() - started)
             results["throughput"][f"{dtype}_batch{batch}"] = rate
-            print(f"trocr-base random, {dtype:>8}, batch {batch:>2}: {rate:6.2f} lines/s", flush=True)
+            print(f"trocr-base random, {dtype:>8}, {args.threads} thread(s), batch {batch:>2}: {rate:6.2f} lines/s", flush=True)
         if dtype == "bfloat16":
             engine.cfg = EngineConfig(name="trocr", model=str(model_dir), dtype=dtype, max_new_tokens=args.max_new_tokens, batch_size=8)
             page_crops = crops[: sum(1 for rs in regions for r in rs for para in r.paragraphs for _ in para.lines)]

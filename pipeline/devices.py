@@ -25,3 +25,17 @@ def cluster_gpus() -> int:
     import ray
 
     return int(ray.cluster_resources().get("GPU", 0)) if ray.is_initialized() else 0
+
+
+def actor_cpu_threads() -> int | None:
+    """Threads a CPU model should use in this actor: the whole CPUs Ray assigned it (at least
+    one), so two actors on a 2-core node do not each start two threads; None outside Ray."""
+    try:
+        import ray
+
+        if not ray.is_initialized():
+            return None
+        assigned = ray.get_runtime_context().get_assigned_resources().get("CPU")
+    except Exception:
+        return None
+    return max(1, int(assigned)) if assigned is not None else None

@@ -133,7 +133,7 @@ def format_summary(s: RunSummary) -> str:
         f"run {s.run_id}: {s.documents} document(s), {s.pages_in} page(s) in, {s.rows_out} row(s) out"
         + ("" if s.complete else "  <-- INCOMPLETE"),
         f"  ok {s.pages_ok}, errors {s.pages_error}, skipped {s.pages_skipped}; to review {s.review_pages}",
-        f"  routes: " + (", ".join(f"{k} {v}" for k, v in sorted(s.routes.items())) or "none"),
+        "  routes: " + (", ".join(f"{k} {v}" for k, v in sorted(s.routes.items())) or "none"),
     ]
     if s.errors_by_kind:
         lines.append("  errors by kind: " + ", ".join(f"{k} {v}" for k, v in sorted(s.errors_by_kind.items())))

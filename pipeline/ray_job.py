@@ -116,5 +116,8 @@ def run_pipeline(config: DigitizeConfig, sources: list[SourceFile]) -> str:
         object_store_memory=max(256 * 2**20, plan.workers * PAGES_IN_FLIGHT_PER_WORKER * BLOCK_BYTES // 2)
     )
     dataset = build_dataset(config, sources, plan, done)
-    dataset.write_parquet(path, filesystem=fs, compression="zstd", min_rows_per_file=config.rows_per_file)
+    # the write tasks, like the render tasks, must fit beside the actors (a default 1-CPU write
+    # task next to two 0.8-CPU actors on a 2-CPU node never gets scheduled)
+    dataset.write_parquet(path, filesystem=fs, compression="zstd", min_rows_per_file=config.rows_per_file,
+                          ray_remote_args={"num_cpus": TASK_CPUS})
     return out

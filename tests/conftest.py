@@ -28,11 +28,10 @@ def corpus(tmp_path_factory) -> tuple[Path, dict[str, list[str]], dict[str, str]
     return folder, truth, bad
 
 
-@pytest.fixture()
-def local_ray():
-    """A local Ray, started once and re-started if a test stopped it (the cluster test does)."""
+def ensure_ray() -> None:
+    """A local Ray for in-process pipeline runs: started on first use, and again after a test
+    stopped it (the cluster, S3 and resume tests do)."""
     import ray
 
     if not ray.is_initialized():
         ray.init(num_cpus=2, include_dashboard=False, runtime_env={"env_vars": {"PYTHONPATH": str(ROOT), "OMP_THREAD_LIMIT": "1"}})
-    yield ray

@@ -10,6 +10,7 @@ from PIL import Image, ImageDraw, ImageFont
 from jobs import evaluate
 from pipeline.evaluation import Item, Scored, confidence_report, discover_items
 from tests.corpus import page_text, rasterize_pdf, write_born_digital_pdf
+from tests.conftest import ensure_ray
 
 
 @pytest.fixture(scope="module")
@@ -45,10 +46,7 @@ def test_items_are_found_with_their_truth(labelled):
 
 
 def test_report_has_accuracy_confidence_and_a_plot(labelled, tmp_path):
-    import ray
-
-    if not ray.is_initialized():
-        ray.init(num_cpus=2, include_dashboard=False)
+    ensure_ray()
     assert evaluate.main(["--data", str(labelled), "--output", str(tmp_path), "--languages", "eng,fra"]) == 0
     report = json.loads((tmp_path / "report.json").read_text())
     assert report["overall"]["items"] == 5 and 0 <= report["overall"]["cer"] < 0.05

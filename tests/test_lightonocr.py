@@ -15,6 +15,7 @@ from pipeline.engines import EngineLoadError, PageImage
 from pipeline.engines.lightonocr import LightOnOCREngine
 from tests.corpus import write_born_digital_pdf
 from tests.tiny_models import build_tiny_lightonocr, build_tiny_trocr
+from tests.conftest import ensure_ray
 
 TAUGHT = "# Minutes\n\nthe committee met"
 
@@ -80,10 +81,8 @@ def test_wrong_architecture_is_one_clear_error(tmp_path):
 
 def test_pipeline_with_lightonocr(tiny_lighton, tmp_path):
     import pyarrow.dataset as pads
-    import ray
 
-    if not ray.is_initialized():
-        ray.init(num_cpus=2, include_dashboard=False)
+    ensure_ray()
     inputs = tmp_path / "in"
     inputs.mkdir()
     write_born_digital_pdf(inputs / "doc.pdf", [("Title", ["A paragraph of text."]), ("Other", ["More text."]), ("Third", ["End."])])

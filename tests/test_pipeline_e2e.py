@@ -12,6 +12,7 @@ import pytest
 from jobs.digitize import main
 from pipeline.metrics import cer
 from schemas import PAGE_SCHEMA, REVIEW_SCHEMA
+from tests.conftest import ensure_ray
 
 
 def _pages(out: Path, run_id: str) -> list[dict]:
@@ -24,10 +25,7 @@ def _run(args: list[str]) -> int:
 
 @pytest.fixture(scope="module")
 def mixed_run(corpus, tmp_path_factory):
-    import ray
-
-    if not ray.is_initialized():
-        ray.init(num_cpus=2, include_dashboard=False)
+    ensure_ray()
     folder, truth, bad = corpus
     out = tmp_path_factory.mktemp("out")
     code = _run(["--input", str(folder), "--output", str(out), "--run-id", "mixed", "--languages", "eng,fra,deu"])
@@ -85,10 +83,7 @@ def test_review_queue_holds_exactly_the_pages_that_need_review(mixed_run):
 
 
 def test_text_layer_modes(corpus, tmp_path):
-    import ray
-
-    if not ray.is_initialized():
-        ray.init(num_cpus=2, include_dashboard=False)
+    ensure_ray()
     folder, _, _ = corpus
     good = folder / "good"
     assert _run(["--input", str(good / "born_digital.pdf"), "--output", str(tmp_path), "--run-id", "ocr", "--text-layer", "ocr"]) == 0
@@ -99,10 +94,7 @@ def test_text_layer_modes(corpus, tmp_path):
 
 
 def test_review_threshold_moves_pages_into_review(corpus, tmp_path):
-    import ray
-
-    if not ray.is_initialized():
-        ray.init(num_cpus=2, include_dashboard=False)
+    ensure_ray()
     folder, _, _ = corpus
     scan = folder / "good" / "scanned.pdf"
     assert _run(["--input", str(scan), "--output", str(tmp_path), "--run-id", "lax", "--review-threshold", "0.1"]) == 0

@@ -15,7 +15,7 @@ from pathlib import Path
 import pyarrow.dataset as pads
 
 from jobs.digitize import main as digitize
-from tests.conftest import ROOT
+from tests.conftest import ROOT, ensure_ray
 from tests.corpus import page_text, rasterize_pdf, write_born_digital_pdf, write_scanned_pdf
 
 
@@ -58,10 +58,7 @@ def test_killed_run_resumes_with_every_page_exactly_once(tmp_path):
 
 
 def test_incremental_runs_convert_only_new_or_changed_documents(tmp_path, capsys):
-    import ray
-
-    if not ray.is_initialized():
-        ray.init(num_cpus=2, include_dashboard=False)
+    ensure_ray()
     inputs = tmp_path / "in"
     inputs.mkdir()
     write_born_digital_pdf(inputs / "a.pdf", [page_text("eng", 0)])

@@ -7,7 +7,6 @@ import copy
 import json
 import shutil
 import subprocess
-from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
@@ -20,15 +19,13 @@ from jobs import review_export, review_import
 from jobs.digitize import main as digitize
 from pipeline.review_export import LABEL_CONFIG
 from tests.corpus import write_born_digital_pdf
+from tests.conftest import ensure_ray
 
 
 @pytest.fixture(scope="module")
 def run_out(corpus, tmp_path_factory):
     """Scanned and born-digital pages, everything under a strict threshold so OCR pages need review."""
-    import ray
-
-    if not ray.is_initialized():
-        ray.init(num_cpus=2, include_dashboard=False)
+    ensure_ray()
     folder, truth, _ = corpus
     inputs = tmp_path_factory.mktemp("in")
     for name in ("scanned.pdf", "born_digital.pdf", "rotated_exif.jpg"):

@@ -14,6 +14,7 @@ from connectors.filesystem import filesystem
 from jobs.digitize import main as digitize
 from pipeline.config import DigitizeConfig
 from tests.s3_server import SECRET_KEY, seaweed
+from tests.conftest import ensure_ray
 
 
 @pytest.fixture(scope="module")
@@ -39,10 +40,7 @@ def s3(tmp_path_factory, corpus):
 
 @pytest.fixture(autouse=True)
 def _ray():
-    import ray
-
-    if not ray.is_initialized():
-        ray.init(num_cpus=2, include_dashboard=False)
+    ensure_ray()
 
 
 def _rows(uri: str) -> list[dict]:

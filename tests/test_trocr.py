@@ -19,6 +19,7 @@ from pipeline.engines import EngineLoadError, PageImage
 from pipeline.engines.trocr import TrOCREngine
 from tests.corpus import write_born_digital_pdf
 from tests.tiny_models import build_tiny_trocr
+from tests.conftest import ensure_ray
 
 pytest.importorskip("transformers")
 
@@ -125,10 +126,8 @@ def test_missing_or_wrong_model_is_one_clear_error(tmp_path, corpus):
 
 def test_pipeline_with_trocr_rows_and_review_threshold(tiny_trocr, lined_page, tmp_path):
     import pyarrow.dataset as pads
-    import ray
 
-    if not ray.is_initialized():
-        ray.init(num_cpus=2, include_dashboard=False)
+    ensure_ray()
     path, _, n_lines = lined_page
     scan_dir = tmp_path / "in"
     scan_dir.mkdir()

@@ -57,6 +57,28 @@ def choose_placement(device: str, quantize: str | None = None, dtype: str | None
     return Placement("cpu", torch.bfloat16 if cpu_bf16 else torch.float32)
 
 
+def load_pretrained(model_class, processor_class, cfg, placement: Placement, label: str):
+    """(model, processor) from a hub id or folder: safetensors only, no remote code, eval mode,
+    on the placement's device; one EngineLoadError with the reason if anything fails."""
+    try:
+        processor = processor_class.from_pretrained(cfg.model)
+        model = model_class.from_pretrained(cfg.model, use_safetensors=True, dtype=placement.dtype)
+    except Exception as exc:
+        raise EngineLoadError(f"cannot load {label} model {cfg.model!r}: {exc}") from exc
+    model.eval()
+    if placement.device == "cpu":
+        from pipeline.devices import actor_cpu_threads
+
+        threads = actor_cpu_threads()
+        if threads is not None:
+            import torch
+
+            torch.set_num_threads(threads)
+        if cfg.quantize == "int8":
+            model = quantize_int8(model)
+    return model.to(placement.device), processor
+
+
 def quantize_int8(model):
     import torch
 

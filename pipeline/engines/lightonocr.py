@@ -17,8 +17,8 @@ from PIL import Image
 
 from pipeline.config import EngineConfig
 from pipeline.documents import RenderSpec
-from pipeline.engines.base import EngineLoadError, PageImage
-from pipeline.engines.hf import check_model_source, choose_placement, token_probabilities
+from pipeline.engines.base import PageImage
+from pipeline.engines.hf import check_model_source, choose_placement, load_pretrained, token_probabilities
 from pipeline.markdown import blocks_with_confidence, to_text
 from pipeline.records import Recognition, Token
 from pipeline.repetition import cut_repetition
@@ -80,17 +80,11 @@ class LightOnOCREngine:
 
     @classmethod
     def load(cls, cfg: EngineConfig, device: str = "cpu") -> "LightOnOCREngine":
-        import torch
         from transformers import AutoProcessor, LightOnOcrForConditionalGeneration
 
         cls.preflight(cfg)
         placement = choose_placement(device, None, cfg.dtype)
-        try:
-            processor = AutoProcessor.from_pretrained(cfg.model)
-            model = LightOnOcrForConditionalGeneration.from_pretrained(cfg.model, use_safetensors=True, dtype=placement.dtype)
-        except Exception as exc:
-            raise EngineLoadError(f"cannot load LightOnOCR model {cfg.model!r}: {exc}") from exc
-        model.eval().to(placement.device)
+        model, processor = load_pretrained(LightOnOcrForConditionalGeneration, AutoProcessor, cfg, placement, "LightOnOCR")
         return cls(model, processor, cfg, placement)
 
     @staticmethod

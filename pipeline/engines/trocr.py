@@ -16,8 +16,8 @@ from PIL import Image
 
 from pipeline.config import EngineConfig
 from pipeline.documents import RenderSpec
-from pipeline.engines.base import EngineLoadError, PageImage
-from pipeline.engines.hf import check_model_source, choose_placement, quantize_int8, token_probabilities
+from pipeline.engines.base import PageImage
+from pipeline.engines.hf import check_model_source, choose_placement, load_pretrained, token_probabilities
 from pipeline.layout import Line, Region, assemble
 from pipeline.records import Recognition, Token
 from pipeline.scoring import page_score
@@ -59,20 +59,11 @@ class TrOCREngine:
 
     @classmethod
     def load(cls, cfg: EngineConfig, device: str = "cpu") -> "TrOCREngine":
-        import torch
         from transformers import TrOCRProcessor, VisionEncoderDecoderModel
 
         cls.preflight(cfg)
         placement = choose_placement(device, cfg.quantize, cfg.dtype)
-        try:
-            processor = TrOCRProcessor.from_pretrained(cfg.model)
-            model = VisionEncoderDecoderModel.from_pretrained(cfg.model, use_safetensors=True, dtype=placement.dtype)
-        except Exception as exc:
-            raise EngineLoadError(f"cannot load TrOCR model {cfg.model!r}: {exc}") from exc
-        model.eval()
-        if cfg.quantize == "int8" and placement.device == "cpu":
-            model = quantize_int8(model)
-        model.to(placement.device)
+        model, processor = load_pretrained(VisionEncoderDecoderModel, TrOCRProcessor, cfg, placement, "TrOCR")
         return cls(model, processor, cfg, placement, LineSegmenter(cfg.tessdata))
 
     @staticmethod
