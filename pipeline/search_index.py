@@ -126,7 +126,12 @@ def search(folder: str, query: str, limit: int = 10, min_confidence: float | Non
     index.reload()
     schema = index.schema
     fields = ["text"] + [f"text_{lang}" for lang in STEMMERS]
-    parsed = index.parse_query(query, fields)
+    try:
+        parsed = index.parse_query(query, fields)
+    except ValueError:
+        # words like "s'est" or "l'archive" are syntax errors to the strict parser; the lenient
+        # one reads them as plain terms instead of failing the search
+        parsed, _errors = index.parse_query_lenient(query, fields)
     clauses = [(t.Occur.Must, parsed)]
     if min_confidence is not None:
         clauses.append((t.Occur.Must, t.Query.range_query(schema, "confidence", t.FieldType.Float, min_confidence, None)))

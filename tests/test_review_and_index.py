@@ -137,6 +137,9 @@ def test_index_finds_a_phrase_on_its_page_and_updates_incrementally(run_out, tmp
     assert any(h["page"] == 2 for h in json.loads(capsys.readouterr().out))
     assert index_job.main(["search", "--index", idx, "registre", "--language", "de", "--json"]) == 0
     assert json.loads(capsys.readouterr().out) == []
+    # an apostrophe is query syntax to tantivy; a French phrase with one still searches
+    assert index_job.main(["search", "--index", idx, "s'est réuni le conseil", "--json"]) == 0
+    assert any(h["source_uri"].endswith("born_digital.pdf") for h in json.loads(capsys.readouterr().out))
     # nothing new: a second build reads no file
     assert index_job.main(["build", "--pages", str(out / "pages"), "--index", idx]) == 0
     assert "nothing new" in capsys.readouterr().out
