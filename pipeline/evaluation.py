@@ -60,6 +60,21 @@ def _truth_for(path: Path) -> Path | None:
     return None
 
 
+def _pdf_pages(path: Path, text: str) -> list[str]:
+    """Per-page truth: the form-feed split when it gives one part per page; otherwise (a text
+    layer that itself contains form feeds) each page's text layer, read the way the truth file
+    was made (PyMuPDF's page.get_text())."""
+    import pymupdf
+
+    parts = text.split("\f")
+    if parts and not parts[-1].strip():
+        parts = parts[:-1]
+    with pymupdf.open(path) as doc:
+        if len(parts) == doc.page_count:
+            return parts
+        return [page.get_text() for page in doc]
+
+
 def discover_items(root: Path, skip: tuple[str, ...] = ()) -> list[Item]:
     """Labelled items under `root`; folders whose name contains any of `skip` are left out."""
     items: list[Item] = []
@@ -73,8 +88,8 @@ def discover_items(root: Path, skip: tuple[str, ...] = ()) -> list[Item]:
             if truth_path is None:
                 continue
             text = truth_path.read_text(encoding="utf-8", errors="replace")
-            if path.suffix.lower() == ".pdf" and "\f" in text or category == "born_digital":
-                for i, page_text in enumerate(text.split("\f")):
+            if path.suffix.lower() == ".pdf" and ("\f" in text or category == "born_digital"):
+                for i, page_text in enumerate(_pdf_pages(path, text)):
                     if page_text.strip():
                         items.append(Item(str(path), i + 1, category, group, page_text))
             else:
