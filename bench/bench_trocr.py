@@ -56,6 +56,7 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--lines", type=int, default=32)
     parser.add_argument("--max-new-tokens", type=int, default=12)
+    parser.add_argument("--dtypes", default="float32,bfloat16")
     parser.add_argument("--threads", type=int, default=1, help="torch threads: 1 is what each CPU actor gets on this node")
     args = parser.parse_args()
     import torch
@@ -69,7 +70,8 @@ def main() -> int:
     pages = [doc.render(i, RenderConfig(), RenderSpec("RGB")) for i in range(2)]
 
     results: dict = {"lines": args.lines, "max_new_tokens": args.max_new_tokens, "throughput": {}}
-    for dtype in ("float32", "bfloat16"):
+    dtypes = args.dtypes.split(",")
+    for dtype in dtypes:
         engine = TrOCREngine.load(EngineConfig(name="trocr", model=str(model_dir), dtype=dtype, max_new_tokens=args.max_new_tokens))
         # line crops as the engine cuts them, repeated to the wanted count
         regions = [engine.segmenter.segment(p.pixels, p.dpi)[0] for p in pages]
@@ -100,13 +102,14 @@ def main() -> int:
             print(f"engine page path {r['engine_lines_per_s']:.2f} lines/s vs model alone {r['model_lines_per_s']:.2f} lines/s "
                   f"-> ratio {r['ratio']:.2f} (target >= 0.85)", flush=True)
     t = results["throughput"]
-    for dtype in ("float32", "bfloat16"):
+    for dtype in dtypes:
         print(f"{dtype}: batch 8 / batch 1 = {t[f'{dtype}_batch8'] / t[f'{dtype}_batch1']:.2f}, "
               f"batch 32 / batch 1 = {t[f'{dtype}_batch32'] / t[f'{dtype}_batch1']:.2f} (target >= 3)")
-    print(f"bf16 / fp32 at batch 8: {t['bfloat16_batch8'] / t['float32_batch8']:.2f}")
+    if {"float32", "bfloat16"} <= set(dtypes):
+        print(f"bf16 / fp32 at batch 8: {t['bfloat16_batch8'] / t['float32_batch8']:.2f}")
     out = ROOT / "bench" / "results"
     out.mkdir(exist_ok=True)
-    (out / "trocr.json").write_text(json.dumps(results, indent=2))
+    (out / f"trocr_{'_'.join(dtypes)}_{args.max_new_tokens}tok.json").write_text(json.dumps(results, indent=2))
     return 0
 
 
