@@ -10,6 +10,7 @@ import statistics
 from dataclasses import dataclass, field
 
 from pipeline.records import Block, Token
+from pipeline.tables import to_markdown_table
 
 
 @dataclass
@@ -53,7 +54,8 @@ def _union(boxes: list[list[float]]) -> list[float]:
     return [min(b[0] for b in boxes), min(b[1] for b in boxes), max(b[2] for b in boxes), max(b[3] for b in boxes)]
 
 
-def _join_lines(lines: list[str]) -> str:
+def join_lines(lines: list[str]) -> str:
+    """Lines of one paragraph re-flowed into one, re-joining words hyphenated at a line end."""
     out = ""
     for line in lines:
         if not out:
@@ -82,14 +84,6 @@ def _table_rows(lines: list[Line]) -> list[list[str]]:
     return rows
 
 
-def _markdown_table(rows: list[list[str]]) -> str:
-    width = max(len(r) for r in rows)
-    padded = [[c.replace("|", "\\|") for c in r] + [""] * (width - len(r)) for r in rows]
-    out = ["| " + " | ".join(padded[0]) + " |", "|" + "---|" * width]
-    out += ["| " + " | ".join(r) + " |" for r in padded[1:]]
-    return "\n".join(out)
-
-
 def assemble(regions: list[Region]) -> tuple[str, str, list[Block], list[list[list[str]]]]:
     """(text, markdown, blocks, tables) for regions already in reading order.
 
@@ -111,7 +105,7 @@ def assemble(regions: list[Region]) -> tuple[str, str, list[Block], list[list[li
             rows = _table_rows(lines_all)
             if len(rows) >= 2 and max(len(r) for r in rows) >= 2:
                 tables.append(rows)
-                md_parts.append(_markdown_table(rows))
+                md_parts.append(to_markdown_table(rows))
                 text_parts.append("\n".join("  ".join(r) for r in rows))
                 for ln, row in zip(lines_all, rows):
                     blocks.append(Block("table_row", ln.bbox, "\t".join(row), ln.confidence))
@@ -121,7 +115,7 @@ def assemble(regions: list[Region]) -> tuple[str, str, list[Block], list[list[li
             if not lines:
                 continue
             text_parts.append("\n".join(ln.text for ln in lines))
-            flowed = _join_lines([ln.text for ln in lines])
+            flowed = join_lines([ln.text for ln in lines])
             tall = body > 0 and statistics.fmean(ln.height for ln in lines) >= 1.5 * body
             is_heading = tall and len(lines) <= 2 and len(flowed) < 120
             md_parts.append(("## " + flowed) if is_heading else flowed)

@@ -124,6 +124,18 @@ def parse_html_table(html: str) -> list[list[str]]:
     return [[grid.get((r, c), "") for c in range(n_cols)] for r in range(n_rows)]
 
 
+def to_markdown_table(rows: list[list[str]]) -> str:
+    """Rows of cells as a Markdown pipe table (first row as the header); the inverse of
+    find_markdown_tables for what the pipeline writes itself."""
+    if not rows:
+        return ""
+    width = max(len(r) for r in rows)
+    norm = [[(c or "").replace("\n", " ").replace("|", "\\|").strip() for c in r] + [""] * (width - len(r)) for r in rows]
+    lines = ["| " + " | ".join(norm[0]) + " |", "|" + "---|" * width]
+    lines += ["| " + " | ".join(r) + " |" for r in norm[1:]]
+    return "\n".join(lines)
+
+
 def find_tables(text: str) -> list[TableSpan]:
     """Markdown and HTML tables in document order."""
     spans = [TableSpan(m.start(), m.end(), parse_html_table(m.group(0))) for m in _HTML_TABLE.finditer(text)]

@@ -17,7 +17,9 @@ from dataclasses import dataclass, field
 import pymupdf
 
 from pipeline.config import TextLayerConfig
+from pipeline.layout import join_lines
 from pipeline.records import Block
+from pipeline.tables import to_markdown_table
 
 
 @dataclass
@@ -78,16 +80,6 @@ def _drop_empty_columns(raw: list[list[str | None]]) -> list[list[str]]:
     return [[(r[c] if c < len(r) and r[c] is not None else "") for c in keep] for r in raw]
 
 
-def _table_markdown(rows: list[list[str]]) -> str:
-    if not rows:
-        return ""
-    width = max(len(r) for r in rows)
-    norm = [[(c or "").replace("\n", " ").replace("|", "\\|").strip() for c in r] + [""] * (width - len(r)) for r in rows]
-    lines = ["| " + " | ".join(norm[0]) + " |", "|" + "---|" * width]
-    lines += ["| " + " | ".join(r) + " |" for r in norm[1:]]
-    return "\n".join(lines)
-
-
 def extract(page: pymupdf.Page, scale: float, cfg: TextLayerConfig, find_tables: bool = True) -> TextLayerPage:
     """Text, blocks (in pixel coordinates at `scale` = dpi/72), Markdown and tables of a page."""
     text = page.get_text("text")
@@ -126,10 +118,10 @@ def extract(page: pymupdf.Page, scale: float, cfg: TextLayerConfig, find_tables:
         is_heading = body_size > 0 and size >= 1.25 * body_size and len(body) < 200 and len(lines) <= 3
         kind = "heading" if is_heading else "paragraph"
         blocks.append(Block(kind=kind, bbox=_scaled(rect, scale), text="\n".join(lines), confidence=1.0))
-        md_parts.append((rect.y0, ("## " + body) if is_heading else _dehyphenate(lines)))
+        md_parts.append((rect.y0, ("## " + body) if is_heading else join_lines(lines)))
     for rows, rect in zip(tables, table_rects):
         blocks.append(Block(kind="table", bbox=_scaled(rect, scale), text="\n".join("\t".join(r) for r in rows), confidence=1.0))
-        md_parts.append((rect.y0, _table_markdown(rows)))
+        md_parts.append((rect.y0, to_markdown_table(rows)))
     # keep the producer's order for text blocks; tables slot in by their top edge
     markdown = "\n\n".join(part for _, part in _merge_tables(md_parts, len(tables)))
     return TextLayerPage(text=text.strip(), markdown=markdown, blocks=blocks, tables=tables, verdict=verdict)
@@ -143,16 +135,6 @@ def _merge_tables(parts: list[tuple[float, str]], n_tables: int) -> list[tuple[f
     for y, md in table_parts:
         pos = next((i for i, (ty, _) in enumerate(out) if ty > y), len(out))
         out.insert(pos, (y, md))
-    return out
-
-
-def _dehyphenate(lines: list[str]) -> str:
-    out = lines[0]
-    for line in lines[1:]:
-        if out.endswith("-") and line[:1].islower():
-            out = out[:-1] + line
-        else:
-            out += " " + line
     return out
 
 

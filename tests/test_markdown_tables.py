@@ -83,3 +83,10 @@ def test_finish_generation_blocks_carry_their_tokens_confidence():
     assert kinds == ["heading", "paragraph", "paragraph"]
     assert rec.blocks[1].confidence > 0.9 > 0.5 > rec.blocks[2].confidence
     assert rec.text == "Title\n\ngood text\n\nbad text"
+
+
+def test_tables_the_pipeline_writes_read_back_as_the_same_rows():
+    from pipeline.tables import to_markdown_table
+
+    rows = [["Name", "Role"], ["Bernard | fils", "Conseiller"], ["Dupont", ""]]
+    assert [t.rows for t in find_tables(to_markdown_table(rows))] == [rows]
