@@ -119,13 +119,9 @@ def summarize(config: DigitizeConfig, documents: list[str], pages_folder: str, w
 def write_summary(config: DigitizeConfig, summary: RunSummary) -> str:
     target = join(config.output, "runs", f"{config.run_id}.json")
     fs, path = filesystem(target)
-    payload = asdict(summary) | {"complete": summary.complete, "config": _public_config(config)}
+    payload = asdict(summary) | {"complete": summary.complete, "config": asdict(config)}  # no secrets: credentials never enter the config
     write_bytes(fs, path, json.dumps(payload, indent=2, sort_keys=True).encode())
     return target
-
-
-def _public_config(config: DigitizeConfig) -> dict[str, Any]:
-    return asdict(config)
 
 
 def format_summary(s: RunSummary) -> str:
