@@ -1,0 +1,140 @@
+"""Line images: the plain-font conditioning image and augmented handwriting-font targets.
+
+The generator is told what to write by an image of the text in a plain font whose glyphs sit
+in the boxes the target hand will use (its advance widths). The UNet then only has to restyle
+each box, not re-align a whole line, which is what lets a small model learn it on a CPU.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+from PIL import Image, ImageDraw, ImageFilter, ImageFont
+
+from pipeline.handwriting.fonts import PLAIN_FONT, HandwritingFont
+
+LINE_HEIGHT = 32  # pixels of a generated line
+SUPERSAMPLE = 2  # glyphs are drawn at twice the size, then reduced (anti-aliasing)
+WIDTH_MULTIPLE = 8  # the UNet halves the width three times
+MARGIN = 6  # blank pixels left and right of the text
+BODY_SHARE = 0.78  # share of the line height from the tallest ascender to the lowest descender
+_PROBE = "ÁÉHbdfghjklpqyÇ|"
+
+
+@dataclass(frozen=True)
+class LineLayout:
+    """Where the glyphs of a hand go: the font whose advances it uses, scaled by `stretch`."""
+
+    font_path: str
+    stretch: float = 1.0
+
+
+@lru_cache(maxsize=64)
+def _font(path: str) -> tuple[ImageFont.FreeTypeFont, int]:
+    """The font at the size that fills BODY_SHARE of a supersampled line, and its baseline."""
+    canvas = LINE_HEIGHT * SUPERSAMPLE
+    size = canvas
+    while size > 4:
+        font = ImageFont.truetype(path, size)
+        top, bottom = font.getbbox(_PROBE, anchor="ls")[1::2]
+        if bottom - top <= BODY_SHARE * canvas:
+            break
+        size -= 1
+    baseline = round((canvas - (bottom - top)) / 2 - top)
+    return font, baseline
+
+
+def padded_width(width: float) -> int:
+    return max(WIDTH_MULTIPLE, math.ceil(width / WIDTH_MULTIPLE) * WIDTH_MULTIPLE)
+
+
+def glyph_boxes(text: str, layout: LineLayout) -> np.ndarray:
+    """x of each glyph boundary (len(text) + 1 values) in supersampled pixels."""
+    font, _ = _font(layout.font_path)
+    advances = [font.getlength(text[:i]) for i in range(len(text) + 1)]
+    return MARGIN * SUPERSAMPLE + np.asarray(advances) * layout.stretch
+
+
+def line_width(text: str, layout: LineLayout) -> int:
+    """Width in output pixels of the line that writes `text` with this layout."""
+    return padded_width(glyph_boxes(text, layout)[-1] / SUPERSAMPLE + MARGIN)
+
+
+def _reduce(image: Image.Image, width: int) -> np.ndarray:
+    small = image.resize((width, LINE_HEIGHT), Image.Resampling.BOX)
+    return np.asarray(small, dtype=np.uint8)
+
+
+def render_condition(text: str, layout: LineLayout, width: int | None = None) -> np.ndarray:
+    """The text in the plain font, each glyph centred (and narrowed if needed) in its box."""
+    boxes = glyph_boxes(text, layout)
+    width = width or line_width(text, layout)
+    plain, baseline = _font(PLAIN_FONT)
+    canvas = Image.new("L", (width * SUPERSAMPLE, LINE_HEIGHT * SUPERSAMPLE), 255)
+    for ch, left, right in zip(text, boxes[:-1], boxes[1:]):
+        if ch.isspace():
+            continue
+        glyph_w = max(1, math.ceil(plain.getlength(ch)))
+        glyph = Image.new("L", (glyph_w, canvas.height), 255)
+        ImageDraw.Draw(glyph).text((0, baseline), ch, font=plain, fill=0, anchor="ls")
+        box_w = max(1, int(right - left))
+        if glyph_w > box_w:
+            glyph = glyph.resize((box_w, canvas.height), Image.Resampling.LANCZOS)
+        canvas.paste(glyph, (int((left + right - glyph.width) / 2), 0))
+    return _reduce(canvas, width)
+
+
+@dataclass(frozen=True)
+class Augment:
+    """Ranges for the random look of a training line (what real pages vary in)."""
+
+    slant: tuple[float, float] = (-0.12, 0.28)
+    baseline_jitter: float = 1.2  # std of each glyph's vertical offset, output pixels
+    stroke: tuple[int, ...] = (0, 0, 1)
+    ink: tuple[int, int] = (0, 90)
+    paper: tuple[int, int] = (215, 255)
+    noise: tuple[float, float] = (0.0, 8.0)
+    blur: tuple[float, float] = (0.0, 0.5)
+
+
+NO_AUGMENT = Augment(slant=(0.0, 0.0), baseline_jitter=0.0, stroke=(0,), ink=(0, 0), paper=(255, 255),
+                     noise=(0.0, 0.0), blur=(0.0, 0.0))
+
+
+def render_handwriting(text: str, font: HandwritingFont, rng: np.random.Generator,
+                       augment: Augment = Augment(), width: int | None = None) -> np.ndarray:
+    """The text in a handwriting font with random slant, jitter, stroke, ink and paper."""
+    layout = LineLayout(font.path)
+    boxes = glyph_boxes(text, layout)
+    width = width or line_width(text, layout)
+    hand, baseline = _font(font.path)
+    canvas = Image.new("L", (width * SUPERSAMPLE, LINE_HEIGHT * SUPERSAMPLE), 255)
+    draw = ImageDraw.Draw(canvas)
+    stroke = int(rng.choice(augment.stroke))
+    for ch, left in zip(text, boxes[:-1]):
+        if ch.isspace():
+            continue
+        dy = rng.normal(0.0, augment.baseline_jitter) * SUPERSAMPLE if augment.baseline_jitter else 0.0
+        draw.text((float(left), baseline + dy), ch, font=hand, fill=0, anchor="ls",
+                  stroke_width=stroke, stroke_fill=0)
+    slant = rng.uniform(*augment.slant)
+    if slant:
+        # x' = x + slant * (y - centre): shear about the middle of the line.
+        centre = canvas.height / 2
+        canvas = canvas.transform(canvas.size, Image.Transform.AFFINE, (1, slant, -slant * centre, 0, 1, 0),
+                                  resample=Image.Resampling.BILINEAR, fillcolor=255)
+    ink = rng.uniform(*augment.ink)
+    paper = rng.uniform(*augment.paper)
+    line = _reduce(canvas, width).astype(np.float32) / 255.0  # 0 ink .. 1 paper
+    line = ink + line * (paper - ink)
+    noise = rng.uniform(*augment.noise)
+    if noise:
+        line = line + rng.normal(0.0, noise, line.shape)
+    out = Image.fromarray(np.clip(line, 0, 255).astype(np.uint8))
+    blur = rng.uniform(*augment.blur)
+    if blur > 0.05:
+        out = out.filter(ImageFilter.GaussianBlur(blur))
+    return np.asarray(out, dtype=np.uint8)
