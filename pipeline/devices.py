@@ -38,4 +38,21 @@ def actor_cpu_threads() -> int | None:
         assigned = ray.get_runtime_context().get_assigned_resources().get("CPU")
     except Exception:
         return None
-    return max(1, int(assigned)) if assigned is not None else None
+    return max(1, round(assigned)) if assigned is not None else None
+
+
+def set_torch_threads(threads: int | None = None) -> None:
+    """Give torch `threads` (default: its own choice), never more than OMP_THREAD_LIMIT.
+
+    The jobs cap OpenMP at one thread for Tesseract; torch left at two threads under that cap
+    runs backward passes orders of magnitude slower (its workers spin waiting for each other).
+    """
+    import os
+
+    import torch
+
+    wanted = threads or torch.get_num_threads()
+    limit = os.environ.get("OMP_THREAD_LIMIT")
+    if limit and limit.isdigit():
+        wanted = min(wanted, int(limit))
+    torch.set_num_threads(max(1, wanted))

@@ -2,12 +2,14 @@
 
 discover (driver) -> expand (tasks) -> prepare (tasks) -> recognize (actor pool) -> Parquet.
 Pages stream through; no stage holds more than a batch of page images.
+The synthetic-handwriting side stage: plan rows (driver) -> generator actor pool -> Parquet.
 """
 
 from __future__ import annotations
 
 import logging
 from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING
 
 import ray
 
@@ -20,6 +22,9 @@ from pipeline.expand import expand_documents
 from pipeline.prepare import PreparePages
 from pipeline.recognize import Recognize
 from pipeline.resume import completed_pages
+
+if TYPE_CHECKING:
+    from pipeline.handwriting.generate import GenerateConfig
 
 log = logging.getLogger("digitize")
 
@@ -121,3 +126,37 @@ def run_pipeline(config: DigitizeConfig, sources: list[SourceFile]) -> str:
     dataset.write_parquet(path, filesystem=fs, compression="zstd", min_rows_per_file=config.rows_per_file,
                           ray_remote_args={"num_cpus": TASK_CPUS})
     return out
+
+
+def run_generate(config: "GenerateConfig", rows: list[dict], model_dir: str) -> str:
+    """Generate the planned lines in an actor pool (one per GPU, fp16 there; else the CPUs)
+    and write SYNTHETIC_SCHEMA Parquet shards into config.output."""
+    from pipeline.handwriting.generate import GenerateLines
+
+    gpus = cluster_gpus()
+    use_gpu = config.gpu == "always" or (config.gpu == "auto" and gpus > 0)
+    if use_gpu:
+        plan = PoolPlan(workers=config.workers or max(1, gpus), num_cpus=1.0, num_gpus=1.0)
+    else:
+        cpus = max(1.0, float(ray.cluster_resources().get("CPU", 1)))
+        # one actor using the node's cores: a diffusion step is one big batched call
+        workers = config.workers or 1
+        plan = PoolPlan(workers=workers, num_cpus=max(0.1, round((cpus - 2 * TASK_CPUS) / workers, 2)), num_gpus=0.0)
+    # equal-width lines batch together: order by style and length, the index column keeps the plan order
+    rows = sorted(rows, key=lambda r: (r["style_id"], len(r["text"])))
+    fs, path = filesystem(config.output)
+    ds = ray.data.from_items(rows, override_num_blocks=max(1, min(len(rows) // config.batch_size + 1, 512)))
+    ds = ds.map_batches(
+        GenerateLines,
+        fn_constructor_kwargs={"config": config, "model_dir": model_dir},
+        batch_size=config.batch_size,
+        batch_format="pyarrow",
+        compute=ray.data.ActorPoolStrategy(size=plan.workers),
+        num_cpus=plan.num_cpus,
+        num_gpus=plan.num_gpus or None,
+        # the job caps OpenMP at one thread for Tesseract; a UNet actor uses the cores it claims
+        runtime_env={"env_vars": {"OMP_THREAD_LIMIT": str(max(1, round(plan.num_cpus)))}},
+    )
+    ds.write_parquet(path, filesystem=fs, compression="zstd", min_rows_per_file=config.rows_per_file,
+                     ray_remote_args={"num_cpus": TASK_CPUS})
+    return config.output

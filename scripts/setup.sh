@@ -4,9 +4,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-LANGS="eng fra deu spa ita nld por swe dan"
-# chromium: the review page's test opens it headless
-APT_PACKAGES="tesseract-ocr $(for l in $LANGS; do printf 'tesseract-ocr-%s ' "$l"; done) chromium fonts-dejavu-core"
+LANGS="eng fra deu spa ita nld por swe dan pol"
+# chromium: the review page's test opens it headless; fonts-*: the handwriting generator's
+# training styles; ghostscript: OCRmyPDF, the peer the speed benchmark runs beside us
+HANDWRITING_FONTS="fonts-comic-neue fonts-dancingscript fonts-kristi fonts-sjfonts fonts-breip fonts-ecolier-court fonts-tlwg-purisa-ttf"
+APT_PACKAGES="tesseract-ocr $(for l in $LANGS; do printf 'tesseract-ocr-%s ' "$l"; done) chromium fonts-dejavu-core $HANDWRITING_FONTS ghostscript"
 
 missing=()
 for pkg in $APT_PACKAGES; do
@@ -40,5 +42,5 @@ if ! .venv/bin/python -c "import torch, sys; sys.exit(0 if torch.__version__.spl
   fi
 fi
 
-$PIP install -q -e ".[models,test]"
+$PIP install -q -e ".[models,test,bench]"
 echo "setup: done ($(.venv/bin/python -c 'import torch, ray, tesserocr; print("torch", torch.__version__, "| ray", ray.__version__, "|", tesserocr.tesseract_version().split()[1])'))"

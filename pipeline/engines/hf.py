@@ -67,13 +67,9 @@ def load_pretrained(model_class, processor_class, cfg, placement: Placement, lab
         raise EngineLoadError(f"cannot load {label} model {cfg.model!r}: {exc}") from exc
     model.eval()
     if placement.device == "cpu":
-        from pipeline.devices import actor_cpu_threads
+        from pipeline.devices import actor_cpu_threads, set_torch_threads
 
-        threads = actor_cpu_threads()
-        if threads is not None:
-            import torch
-
-            torch.set_num_threads(threads)
+        set_torch_threads(actor_cpu_threads())
         if cfg.quantize == "int8":
             model = quantize_int8(model)
     return model.to(placement.device), processor

@@ -21,6 +21,7 @@ import torch
 from diffusers import UNet2DModel
 from diffusers.training_utils import EMAModel
 
+from pipeline.devices import set_torch_threads
 from pipeline.handwriting.fonts import PLAIN_FONT, HandwritingFont, discover_fonts, missing_fonts_hint
 from pipeline.handwriting.model import GeneratorMeta, Style, UNetShape, build_unet, save_generator, training_scheduler
 from pipeline.handwriting.render import line_width, LineLayout
@@ -126,6 +127,7 @@ def train(config: TrainConfig) -> Path:
     output = Path(config.output)
     data = training_set(config)
     device = _device(config.device)
+    set_torch_threads()
     torch.manual_seed(config.seed)
     step = 0
     checkpoints = _checkpoints(output) if config.resume else []

@@ -1,0 +1,182 @@
+"""Synthetic handwriting side stage: a tiny UNet trained here, really sampled, really written."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from PIL import Image
+from safetensors.numpy import load_file
+
+from pipeline.handwriting.fonts import PLAIN_FONT, discover_fonts, font_charset
+from pipeline.handwriting.generate import GenerateConfig, GenerateLines, plan_samples
+from pipeline.handwriting.model import SHIPPED_MODEL, GeneratorMeta, UNetShape
+from pipeline.handwriting.render import NO_AUGMENT, LineLayout, glyph_boxes, render_condition, render_handwriting
+from pipeline.handwriting.texts import read_texts, split_long
+from pipeline.handwriting.train import TrainConfig, train
+from schemas.page import PAGE_SCHEMA
+from schemas.synthetic import SYNTHETIC_SCHEMA
+from tests.conftest import ROOT, ensure_ray
+
+TINY = dict(batch_size=2, crop_width=64, warmup_steps=2, shape=UNetShape(channels=(16, 32), attention_head_dim=8))
+FONTS = discover_fonts()
+pytestmark = pytest.mark.skipif(len(FONTS) < 2, reason="handwriting fonts not installed (scripts/setup.sh installs them)")
+
+
+def _weights(folder: Path) -> dict[str, np.ndarray]:
+    return load_file(str(folder / "unet" / "diffusion_pytorch_model.safetensors"))
+
+
+@pytest.fixture(scope="module")
+def tiny_model(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("tiny-generator")
+    train(TrainConfig(output=str(out), steps=4, checkpoint_every=100, fonts=[f.path for f in FONTS[:3]], **TINY))
+    return out
+
+
+def test_fonts_report_only_glyphs_they_have():
+    for font in FONTS:
+        assert set("abcdefghijklmnopqrstuvwxyz") <= font.charset
+    plain = font_charset(PLAIN_FONT)
+    lacking = [f for f in FONTS if not f.charset >= plain]
+    assert lacking, "some handwriting fonts lack accents; coverage must say which"
+    from fontTools.ttLib import TTFont
+
+    font = lacking[0]
+    missing = sorted(plain - font.charset)[0]
+    assert ord(missing) not in TTFont(font.path).getBestCmap()
+
+
+def test_conditioning_glyphs_sit_in_the_target_hand_boxes():
+    """The plain-font glyph i is drawn inside box i of the hand's advances: ink in each box."""
+    font = FONTS[0]
+    layout = LineLayout(font.path)
+    text = "Wim lol"
+    cond = render_condition(text, layout)
+    boxes = glyph_boxes(text, layout) / 2  # supersampled -> output pixels
+    for ch, left, right in zip(text, boxes[:-1], boxes[1:]):
+        ink = (cond[:, int(left):int(np.ceil(right))] < 128).sum()
+        assert (ink > 0) == (not ch.isspace()), ch
+    hand = render_handwriting(text, font, np.random.default_rng(0), NO_AUGMENT, width=cond.shape[1])
+    assert hand.shape == cond.shape and (hand < 128).any()
+
+
+def test_training_resumes_from_its_checkpoint_bit_for_bit(tmp_path):
+    fonts = [f.path for f in FONTS[:2]]
+    whole = tmp_path / "whole"
+    train(TrainConfig(output=str(whole), steps=12, checkpoint_every=3, fonts=fonts, **TINY))
+    cut = tmp_path / "cut"
+    script = (f"from pipeline.handwriting.train import *; from pipeline.handwriting.model import UNetShape;"
+              f"train(TrainConfig(output={str(cut)!r}, steps=12, checkpoint_every=3, fonts={fonts!r}, batch_size=2,"
+              f" crop_width=64, warmup_steps=2, shape=UNetShape(channels=(16, 32), attention_head_dim=8)))")
+    proc = subprocess.Popen([sys.executable, "-c", script], cwd=ROOT)
+    deadline = time.time() + 180
+    while not list((cut / "checkpoints").glob("step-*[0-9]")) and time.time() < deadline and proc.poll() is None:
+        time.sleep(0.05)
+    proc.kill()  # interrupted mid-run, as a preempted node would be
+    proc.wait()
+    assert list((cut / "checkpoints").glob("step-*[0-9]")), "the run never wrote a checkpoint"
+    assert not (cut / "unet").exists(), "the run finished before it could be interrupted"
+    train(TrainConfig(output=str(cut), steps=12, checkpoint_every=3, fonts=fonts, resume=True, **TINY))
+    a, b = _weights(whole), _weights(cut)
+    assert a.keys() == b.keys()
+    assert all(np.array_equal(a[k], b[k]) for k in a)
+
+
+def test_same_seed_same_line_and_other_seeds_differ(tiny_model):
+    gen = GenerateLines(GenerateConfig(texts="", output="", steps=3, batch_size=4), str(tiny_model))
+    alone = gen.lines(["Dear Sir"], [0], [7])[0]
+    batched = gen.lines(["Dear Sir", "Dear Sir", "Köln, 3 März 1921", "ab"], [0, 0, 1, 2], [7, 8, 9, 10])
+    assert alone.dtype == np.uint8 and alone.shape[0] == 32
+    assert np.array_equal(alone, batched[0]), "a line must not depend on what else is in its batch"
+    assert not np.array_equal(batched[0], batched[1]), "two seeds of one text must differ"
+    assert batched[2].shape[1] > batched[3].shape[1], "width follows the text"
+
+
+def test_plan_skips_empty_and_reports_untrained_characters(tiny_model):
+    meta = GeneratorMeta.load(tiny_model)
+    texts = ["hello", "", "price 5 €", "ok ✓ €"]
+    plan = plan_samples(texts, meta, GenerateConfig(texts="", output="", count=4, seed=3), None)
+    assert plan.empty == 1 and plan.unsupported_lines == 2
+    assert dict(plan.unsupported) == {"€": 2, "✓": 1}
+    assert [r["text"] for r in plan.rows] == ["hello"] * 4
+    assert [r["seed"] for r in plan.rows] == [3, 4, 5, 6]
+    assert all(set("hello") <= set(meta.styles[r["style_id"]].charset) for r in plan.rows)
+
+
+def test_texts_from_a_digitize_parquet_are_its_confident_lines(tmp_path):
+    def page(status, review, lines):
+        blank = {name: None for name in PAGE_SCHEMA.names}
+        blocks = [{"kind": "line", "bbox": None, "text": t, "confidence": c} for t, c in lines]
+        return {**blank, "status": status, "needs_review": review, "blocks": blocks}
+
+    rows = [page("ok", False, [("kept line", 0.95), ("shaky line", 0.5)]), page("ok", True, [("review page", 0.99)]),
+            page("error", False, [])]
+    pq.write_table(pa.Table.from_pylist(rows, schema=PAGE_SCHEMA), tmp_path / "pages.parquet")
+    assert read_texts(str(tmp_path / "pages.parquet"), min_confidence=0.9) == ["kept line"]
+    assert split_long("a " * 60, limit=40)[0] == ("a " * 20).strip()
+
+
+def test_generate_job_writes_a_training_dataset(tiny_model, tmp_path):
+    from jobs.augment import main
+
+    texts = tmp_path / "texts.txt"
+    texts.write_text("Dear Sir\n\nGrüße aus Köln\nCost: 5 €\n", encoding="utf-8")
+    out = tmp_path / "synthetic"
+    ensure_ray()
+    code = main(["generate", "--texts", str(texts), "--output", str(out), "--model", str(tiny_model),
+                 "--count", "5", "--steps", "2", "--seed", "11"])
+    assert code == 0
+    table = pq.read_table(out)
+    assert table.num_rows == 5
+    assert table.schema.remove_metadata().equals(SYNTHETIC_SCHEMA.remove_metadata())
+    assert sorted(table.column("index").to_pylist()) == [0, 1, 2, 3, 4]
+    assert sorted(table.column("seed").to_pylist()) == [11, 12, 13, 14, 15]
+    summary = json.loads((out / "_generation.json").read_text(encoding="utf-8"))
+    assert summary["empty_skipped"] == 1 and summary["unsupported_characters"] == {"€": 1}
+    datasets = pytest.importorskip("datasets")
+    ds = datasets.load_dataset("parquet", data_files=sorted(str(p) for p in out.glob("*.parquet")), split="train")
+    row = ds[0]
+    assert isinstance(row["image"], Image.Image) and row["image"].size[1] == 32
+    assert row["text"] in {"Dear Sir", "Grüße aus Köln"}
+
+
+def test_few_shot_style_adds_one_trained_style(tiny_model, tmp_path):
+    from pipeline.handwriting.personalize import personalize
+
+    style_dir = tmp_path / "writer"
+    style_dir.mkdir()
+    labels = []
+    for i, text in enumerate(["the first line", "another line", "third one here"]):
+        img = render_handwriting(text, FONTS[-1], np.random.default_rng(i))
+        Image.fromarray(img).save(style_dir / f"{i}.png")
+        labels.append(json.dumps({"image": f"{i}.png", "text": text}))
+    (style_dir / "labels.jsonl").write_text("\n".join(labels), encoding="utf-8")
+    before = GeneratorMeta.load(tiny_model)
+    folder, style_id = personalize(str(tiny_model), str(style_dir), str(tmp_path / "styled"), steps=3)
+    after = GeneratorMeta.load(folder)
+    assert style_id == len(before.styles) and len(after.styles) == style_id + 1 and after.styles[-1].name == "writer"
+    old, new = _weights(tiny_model)["class_embedding.weight"], _weights(Path(folder))["class_embedding.weight"]
+    assert new.shape[0] == old.shape[0] + 1
+    assert np.array_equal(old[:style_id], new[:style_id]) and np.array_equal(old[-1], new[-1])  # styles and null kept
+    assert not np.array_equal(new[style_id], old[-1])  # the new row moved off its null start
+    gen = GenerateLines(GenerateConfig(texts="", output="", steps=2), folder)
+    assert gen.lines(["hello"], [style_id], [0])[0].shape[0] == 32
+
+
+@pytest.mark.skipif(not (SHIPPED_MODEL / "unet").exists(), reason="shipped generator not built yet")
+def test_shipped_generator_writes_offline():
+    meta = GeneratorMeta.load(SHIPPED_MODEL)
+    assert len(meta.styles) >= 5 and set("abcdefghijklmnopqrstuvwxyzäöüéèàç") <= meta.charset
+    size = sum(p.stat().st_size for p in SHIPPED_MODEL.rglob("*") if p.is_file())
+    assert size < 20 * 2**20
+    gen = GenerateLines(GenerateConfig(texts="", output="", steps=4), str(SHIPPED_MODEL))
+    line = gen.lines(["Archive"], [0], [1])[0]
+    assert line.shape[0] == 32 and (line < 128).sum() > 30  # ink on the page
