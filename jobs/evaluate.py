@@ -20,7 +20,8 @@ REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO_ROOT)
 
 from jobs import digitize  # noqa: E402
-from pipeline.evaluation import aggregate, discover_items, score, write_report  # noqa: E402
+from pipeline.calibration import Calibration, default_path, fit, reliability  # noqa: E402
+from pipeline.evaluation import BAD_PAGE_CER, aggregate, confidence_report, discover_items, score, write_report  # noqa: E402
 from pipeline.pages_reader import iter_pages  # noqa: E402
 
 
@@ -31,8 +32,29 @@ def _run(files: list[str], out: Path, run_id: str, extra: list[str]) -> dict[tup
     if code not in (0, 2):
         raise SystemExit(f"digitize failed with exit code {code}")
     rows = iter_pages(str(out / "run" / "pages" / f"run_id={run_id}"),
-                      columns=["source_uri", "page", "text", "confidence", "status", "flags", "engine", "model"])
+                      columns=["source_uri", "page", "text", "confidence", "confidence_stats", "status", "flags",
+                               "engine", "model", "width", "height", "dpi"])
     return {(r["source_uri"], r["page"]): r for r in rows}
+
+
+def calibration_effect(calibration: Calibration, scored: list, page_rows: list[dict], path: str) -> dict:
+    """The raw score and the calibrated one side by side: ranking (AUROC, routing) and whether
+    the values mean what they say (reliability per bin, Brier score)."""
+    calibrated = {id(s): calibration.confidence(r) for s, r in zip(scored, page_rows) if s.confidence is not None}
+    usable = [s for s in scored if id(s) in calibrated]
+    bad = [s.cer > calibration.bad_page_cer for s in usable]
+
+    def brier(conf: list[float]) -> float:
+        return float(sum((1 - c - b) ** 2 for c, b in zip(conf, bad)) / max(1, len(bad)))
+
+    raw = [min(1.0, max(0.0, s.confidence)) for s in usable]
+    cal = [calibrated[id(s)] for s in usable]
+    return {
+        "file": path, "fitted_on": calibration.fitted_on, "fit_pages": calibration.pages,
+        "raw": {**confidence_report(usable), "brier": brier(raw), "reliability": reliability(raw, bad)},
+        "calibrated": {**confidence_report(usable, confidence_of=lambda s: calibrated[id(s)]), "brier": brier(cal),
+                       "reliability": reliability(cal, bad)},
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -43,6 +65,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--model", default=None)
     p.add_argument("--languages", default="eng,fra,deu,spa,ita,nld,por,swe,dan")
     p.add_argument("--skip", default="", help="comma-separated folder-name parts to leave out")
+    p.add_argument("--calibration", default=None,
+                   help="calibration JSON to report before/after (default: pipeline/calibrations/ENGINE.json if present; 'none' to skip)")
+    p.add_argument("--fit-calibration", default=None, metavar="PATH",
+                   help="fit a calibration on this labelled folder and write it to PATH (fit data, not evaluation data)")
     a = p.parse_args(argv)
     data, out = Path(a.data).resolve(), Path(a.output).resolve()
     out.mkdir(parents=True, exist_ok=True)
@@ -54,16 +80,25 @@ def main(argv: list[str] | None = None) -> int:
     engine_args = ["--engine", a.engine, "--languages", a.languages] + (["--model", a.model] if a.model else [])
     started = time.perf_counter()
     rows = _run([i.path for i in items], out, "ocr", engine_args + ["--text-layer", "ocr", "--review-threshold", "0"])
-    scored = []
+    scored, page_rows = [], []
     for item in items:
         row = rows.get((item.path, item.page)) or {"text": "", "confidence": None, "status": "missing", "flags": []}
+        page_rows.append(row)
         scored.append(score(item, row["text"], row["confidence"], row["status"], row["flags"] or []))
+    if a.fit_calibration:
+        fitted = fit(page_rows, [s.cer for s in scored], a.engine, BAD_PAGE_CER, fitted_on=str(data))
+        fitted.save(a.fit_calibration)
+        print(f"evaluate: calibration fitted on {fitted.pages} pages ({fitted.bad_pages} bad) -> {a.fit_calibration}",
+              flush=True)
     born = [i for i in items if i.category == "born_digital"]
     extra: dict = {"engine": a.engine, "model": next((r["model"] for r in rows.values() if r.get("model")), None)}
     if born:
         tl_rows = _run([i.path for i in born], out, "text_layer", ["--text-layer", "only"])
         tl = [score(i, (tl_rows.get((i.path, i.page)) or {}).get("text", ""), None, "ok", []) for i in born]
         extra["text_layer_route"] = aggregate(tl)
+    calibration_path = a.calibration or (str(default_path(a.engine)) if default_path(a.engine).exists() else "none")
+    if calibration_path != "none" and not a.fit_calibration:
+        extra["calibration"] = calibration_effect(Calibration.load(calibration_path), scored, page_rows, calibration_path)
     extra["wall_s"] = time.perf_counter() - started
     report = write_report(out, scored, extra)
     o, c = report["overall"], report["confidence"]

@@ -1,0 +1,107 @@
+"""Confidence calibration: raw page signals -> probability that the page is bad.
+
+An engine's raw page score ranks pages but its value means nothing in particular. A logistic
+fit on labelled pages (scripts/make_calibration_set.py: generated pages with real scan faults,
+held apart from ../shared/data) turns several signals of a page into P(CER > 5 %), so that
+calibrated confidence = 1 - P(bad) and a review threshold of 0.9 reads "send every page with
+more than a 10 % chance of having over 5 % wrong characters". Word confidences alone miss
+garbage and dropped text, so the fit also sees the text's shape and density.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+CALIBRATIONS = Path(__file__).with_name("calibrations")
+FEATURES = ["raw_confidence", "token_mean", "token_p10", "low_share", "log_tokens", "log_chars_per_sq_inch",
+            "symbol_share", "short_word_share"]
+
+
+def page_features(row: dict) -> list[float]:
+    """The signals of one page row (a PAGE_SCHEMA dict); missing values count as worst."""
+    stats = row.get("confidence_stats") or {}
+    text = row.get("text") or ""
+    words = text.split()
+    raw = row.get("confidence")
+    dpi = row.get("dpi") or 300.0
+    area = max(1e-6, (row.get("width") or 0) / dpi * (row.get("height") or 0) / dpi)
+    visible = [ch for ch in text if not ch.isspace()]
+    return [
+        raw if raw is not None else 0.0,
+        stats.get("mean") if stats.get("mean") is not None else 0.0,
+        stats.get("p10") if stats.get("p10") is not None else 0.0,
+        stats.get("low_share") if stats.get("low_share") is not None else 1.0,
+        math.log1p(stats.get("count") or 0),
+        math.log1p(len(visible) / area) if area > 1e-5 else 0.0,
+        sum(not ch.isalnum() for ch in visible) / max(1, len(visible)),
+        sum(len(w) == 1 for w in words) / max(1, len(words)),
+    ]
+
+
+@dataclass
+class Calibration:
+    engine: str
+    bad_page_cer: float
+    features: list[str]
+    mean: list[float]
+    scale: list[float]
+    coef: list[float]
+    intercept: float
+    fitted_on: str
+    pages: int
+    bad_pages: int
+
+    def prob_bad(self, row: dict) -> float:
+        x = (np.asarray(page_features(row)) - self.mean) / self.scale
+        return float(1.0 / (1.0 + math.exp(-(float(np.dot(self.coef, x)) + self.intercept))))
+
+    def confidence(self, row: dict) -> float:
+        """Calibrated confidence: the probability that the page has at most bad_page_cer errors."""
+        return 1.0 - self.prob_bad(row)
+
+    def save(self, path: str | Path) -> None:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        Path(path).write_text(json.dumps(asdict(self), indent=1))
+
+    @classmethod
+    def load(cls, path: str | Path) -> "Calibration":
+        return cls(**json.loads(Path(path).read_text()))
+
+
+def default_path(engine: str) -> Path:
+    return CALIBRATIONS / f"{engine}.json"
+
+
+def fit(rows: list[dict], cers: list[float], engine: str, bad_page_cer: float, fitted_on: str) -> Calibration:
+    """Logistic regression of (CER > bad_page_cer) on the page features, standardised."""
+    from sklearn.linear_model import LogisticRegression
+
+    x = np.asarray([page_features(r) for r in rows], dtype=float)
+    y = np.asarray(cers) > bad_page_cer
+    if y.all() or not y.any():
+        raise ValueError(f"calibration needs both good and bad pages; got {int(y.sum())} bad of {len(y)}")
+    mean, scale = x.mean(axis=0), x.std(axis=0)
+    scale[scale == 0] = 1.0
+    model = LogisticRegression(C=1.0, max_iter=1000).fit((x - mean) / scale, y)
+    return Calibration(engine=engine, bad_page_cer=bad_page_cer, features=FEATURES, mean=mean.tolist(),
+                       scale=scale.tolist(), coef=model.coef_[0].tolist(), intercept=float(model.intercept_[0]),
+                       fitted_on=fitted_on, pages=len(y), bad_pages=int(y.sum()))
+
+
+def reliability(confidence: list[float], bad: list[bool], bins: int = 5) -> list[dict]:
+    """Per confidence bin: what share of pages was predicted bad (1 - mean confidence) and was bad."""
+    conf, bad_arr = np.asarray(confidence, dtype=float), np.asarray(bad, dtype=bool)
+    edges = np.linspace(0.0, 1.0, bins + 1)
+    table = []
+    for lo, hi in zip(edges[:-1], edges[1:]):
+        inside = (conf >= lo) & ((conf < hi) if hi < 1.0 else (conf <= hi))
+        if inside.any():
+            table.append({"confidence": f"{lo:.1f}-{hi:.1f}", "pages": int(inside.sum()),
+                          "predicted_bad_share": round(float(1 - conf[inside].mean()), 3),
+                          "observed_bad_share": round(float(bad_arr[inside].mean()), 3)})
+    return table
