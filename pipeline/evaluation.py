@@ -214,5 +214,21 @@ def markdown_report(report: dict) -> str:
     if "text_layer_route" in report:
         tl = report["text_layer_route"]
         lines += ["", f"Text-layer route on born-digital pages (no OCR): {tl['items']} pages, CER {_fmt(tl['cer'])}, BoW F1 {_fmt(tl['bow_f1'])}."]
+    if "calibration" in report:
+        cal = report["calibration"]
+        lines += ["", f"Calibration `{cal['file']}` (fitted on {cal['fit_pages']} pages of {cal['fitted_on']}):", "",
+                  "| score | AUROC | Spearman | Brier | bad caught at 10 % / 20 % / 30 % review |", "|---|---|---|---|---|"]
+        for name in ("raw", "calibrated"):
+            c = cal[name]
+            caught = " / ".join(_fmt(r["bad_share_caught"]) for r in c["routing"] if r["review_share"] in (0.1, 0.2, 0.3))
+            lines.append(f"| {name} | {_fmt(c['auroc'])} | {_fmt(c['spearman_confidence_vs_cer'])} | {_fmt(c['brier'])} | {caught} |")
+        lines += ["", "| confidence bin | raw: predicted / observed bad share (pages) | calibrated: the same |",
+                  "|---|---|---|"]
+        raw_bins = {r["confidence"]: r for r in cal["raw"]["reliability"]}
+        cal_bins = {r["confidence"]: r for r in cal["calibrated"]["reliability"]}
+        for key in sorted(set(raw_bins) | set(cal_bins)):
+            r, c = raw_bins.get(key), cal_bins.get(key)
+            cell = lambda b: f"{b['predicted_bad_share']:.2f} / {b['observed_bad_share']:.2f} ({b['pages']})" if b else "-"  # noqa: E731
+            lines.append(f"| {key} | {cell(r)} | {cell(c)} |")
     lines += ["", "![CER against confidence](cer_vs_confidence.png)", ""]
     return "\n".join(lines)

@@ -1,0 +1,52 @@
+"""Calibration: a logistic fit of page signals that turns a score into P(page is bad)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from pipeline.calibration import Calibration, default_path, fit, page_features, reliability
+
+
+def _row(conf: float, chars: int, rng: np.random.Generator) -> dict:
+    words = ["word"] * (chars // 5)
+    return {"confidence": conf, "confidence_stats": {"mean": conf + 0.05, "p10": conf - 0.2, "low_share": 1 - conf,
+                                                    "count": len(words)},
+            "text": " ".join(words), "width": 2480, "height": 3508, "dpi": 300.0}
+
+
+def test_fit_orders_pages_by_risk_and_round_trips(tmp_path):
+    rng = np.random.default_rng(0)
+    rows, cers = [], []
+    for _ in range(80):
+        bad = rng.random() < 0.4
+        conf = rng.uniform(0.3, 0.7) if bad else rng.uniform(0.6, 0.98)
+        rows.append(_row(conf, int(rng.integers(200, 2000)), rng))
+        cers.append(rng.uniform(0.1, 0.5) if bad else rng.uniform(0.0, 0.03))
+    cal = fit(rows, cers, "tesseract", 0.05, "test")
+    assert cal.bad_pages == sum(c > 0.05 for c in cers)
+    assert cal.prob_bad(_row(0.35, 500, rng)) > 0.8 > 0.2 > cal.prob_bad(_row(0.97, 500, rng))
+    cal.save(tmp_path / "c.json")
+    again = Calibration.load(tmp_path / "c.json")
+    assert again.confidence(rows[0]) == pytest.approx(cal.confidence(rows[0]))
+
+
+def test_fit_refuses_one_class_and_empty_text_counts_as_worst():
+    with pytest.raises(ValueError, match="both good and bad"):
+        fit([_row(0.9, 100, None)] * 3, [0.0] * 3, "tesseract", 0.05, "test")
+    empty = page_features({"confidence": None, "text": "", "confidence_stats": None})
+    assert empty[0] == 0.0 and empty[3] == 1.0
+
+
+def test_reliability_compares_predicted_and_observed_bad_shares():
+    table = reliability([0.95, 0.9, 0.1, 0.15], [False, True, True, True], bins=2)
+    assert table == [
+        {"confidence": "0.0-0.5", "pages": 2, "predicted_bad_share": 0.875, "observed_bad_share": 1.0},
+        {"confidence": "0.5-1.0", "pages": 2, "predicted_bad_share": 0.075, "observed_bad_share": 0.5},
+    ]
+
+
+def test_shipped_tesseract_calibration_loads():
+    cal = Calibration.load(default_path("tesseract"))
+    assert cal.pages >= 40 and 0 < cal.bad_pages < cal.pages
+    assert cal.confidence(_row(0.95, 1500, None)) > cal.confidence(_row(0.4, 1500, None))
