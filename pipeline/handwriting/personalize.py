@@ -51,7 +51,7 @@ def personalize(model_dir: str, style_dir: str, output: str, steps: int = 150, s
     unet.train()
     for step in range(steps):
         rng = np.random.default_rng([seed, step])
-        pairs = [real_pair(samples[rng.integers(len(samples))], stretch, rng, crop_width) for _ in range(batch_size)]
+        pairs = [real_pair(samples[rng.integers(len(samples))], rng, crop_width) for _ in range(batch_size)]
         cond = torch.from_numpy(to_tensor_range([c for c, _ in pairs]))
         x0 = torch.from_numpy(to_tensor_range([t for _, t in pairs]))
         noise = torch.randn_like(x0)

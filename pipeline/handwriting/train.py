@@ -77,7 +77,7 @@ class TrainingSet:
             if style < len(self.fonts):
                 cond, target = font_pair(self.fonts[style], rng, width)
             else:
-                cond, target = real_pair(self.real[rng.integers(len(self.real))], self.real_stretch, rng, width)
+                cond, target = real_pair(self.real[rng.integers(len(self.real))], rng, width)
             conds.append(cond)
             targets.append(target)
             labels.append(style)

@@ -102,14 +102,12 @@ def font_pair(font: HandwritingFont, rng: np.random.Generator, width: int) -> tu
     return crop_pair(render_condition(text, layout, full), render_handwriting(text, font, rng, width=full), width, rng)
 
 
-def real_pair(sample: LineSample, stretch: float, rng: np.random.Generator, width: int) -> tuple[np.ndarray, np.ndarray]:
-    layout = LineLayout(PLAIN_FONT, stretch * sample.image.shape[1] / max(1, _plain_width(sample.text, stretch)))
+def real_pair(sample: LineSample, rng: np.random.Generator, width: int) -> tuple[np.ndarray, np.ndarray]:
+    """A real line and its conditioning image, the plain font stretched to the line's own width."""
+    plain = line_width(sample.text, LineLayout(PLAIN_FONT))
+    layout = LineLayout(PLAIN_FONT, sample.image.shape[1] / max(1, plain))
     cond = render_condition(sample.text, layout, max(sample.image.shape[1], line_width(sample.text, layout)))
     return crop_pair(cond, sample.image, width, rng)
-
-
-def _plain_width(text: str, stretch: float) -> float:
-    return line_width(text, LineLayout(PLAIN_FONT, stretch))
 
 
 def to_tensor_range(images: list[np.ndarray]) -> np.ndarray:
