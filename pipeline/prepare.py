@@ -43,9 +43,13 @@ class PreparePages:
         return self._doc if self._doc is not None else self._error  # type: ignore[return-value]
 
     def __call__(self, batch: pa.Table) -> pa.Table:
+        return to_table(self.prepare_rows(batch.to_pylist()), WORK_SCHEMA)
+
+    def prepare_rows(self, refs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Page reference rows to work rows (text-layer text, or pixels to recognize)."""
         connectors.configure_s3(self.config.s3_endpoint)  # runs in the worker, not where this was built
         out: list[dict[str, Any]] = []
-        for ref in batch.to_pylist():
+        for ref in refs:
             row = new_row(**ref)
             if ref["status"] == "ok":
                 doc = self._open(ref["source_uri"])
@@ -54,7 +58,7 @@ class PreparePages:
                 else:
                     self._prepare_page(doc, row)
             out.append(row)
-        return to_table(out, WORK_SCHEMA)
+        return out
 
     def _prepare_page(self, doc: Document, row: dict[str, Any]) -> None:
         mode = self.config.text_layer.mode

@@ -1,6 +1,7 @@
 """All the Ray wiring in one place: read, map_batches, actor pool, resources, write_parquet.
 
 discover (driver) -> expand (tasks) -> prepare (tasks) -> recognize (actor pool) -> Parquet.
+On CPU actors prepare runs inside the recognize actor (see RenderAndRecognize).
 Pages stream through; no stage holds more than a batch of page images.
 The synthetic-handwriting side stage: plan rows (driver) -> generator actor pool -> Parquet.
 """
@@ -20,7 +21,7 @@ from pipeline.devices import cluster_gpus
 from pipeline.engines import engine_class
 from pipeline.expand import expand_documents
 from pipeline.prepare import PreparePages
-from pipeline.recognize import Recognize
+from pipeline.recognize import Recognize, RenderAndRecognize
 from pipeline.resume import completed_pages
 
 if TYPE_CHECKING:
@@ -37,11 +38,20 @@ PAGES_IN_FLIGHT_PER_WORKER = 6
 TASK_CPUS = 0.2  # expand/prepare tasks: light, and must never be starved by the actors
 
 
+# Page references per block on the render-in-actor path: small, so one long PDF spreads over
+# every actor (an actor takes whole blocks); more than one, so text-layer pages (milliseconds
+# each) do not pay a task per page.
+REFS_PER_BLOCK = 2
+
+
 @dataclass(frozen=True)
 class PoolPlan:
     workers: int
     num_cpus: float
     num_gpus: float
+    # CPU actors render their own pages (RenderAndRecognize); GPU actors get them from CPU
+    # render tasks, so rendering overlaps the device's work.
+    render_in_actor: bool = True
 
 
 def plan_pool(config: DigitizeConfig) -> PoolPlan:
@@ -60,7 +70,7 @@ def plan_pool(config: DigitizeConfig) -> PoolPlan:
         # "always" on an autoscaling cluster whose GPU nodes are at zero: the actors' GPU
         # requests are what makes the autoscaler start them.
         workers = config.workers or max(1, gpus)
-        return PoolPlan(workers=workers, num_cpus=1.0, num_gpus=1.0)
+        return PoolPlan(workers=workers, num_cpus=1.0, num_gpus=1.0, render_in_actor=False)
     workers = config.workers or max(1, int(cpus))
     share = min(1.0, (cpus - 2 * TASK_CPUS) / workers)
     return PoolPlan(workers=workers, num_cpus=max(0.1, round(share, 2)), num_gpus=0.0)
@@ -69,6 +79,18 @@ def plan_pool(config: DigitizeConfig) -> PoolPlan:
 def pages_dir(config: DigitizeConfig) -> str:
     """OUT/pages/run_id=RUN, as a local path or an s3:// URI."""
     return join(config.output, "pages", f"run_id={config.run_id}")
+
+
+def _split_blocks(ds: ray.data.Dataset, rows: int) -> ray.data.Dataset:
+    """Streaming repartition into blocks of at most `rows` rows, run inside the expand tasks.
+
+    Ray 2.60 gives the repartition operator no remote args, so it asks for a whole CPU: next to
+    the actors on a small node that CPU never comes free and the job hangs. With the expand
+    tasks' CPU share it fuses into them instead (no extra task at all).
+    """
+    ds = ds.repartition(target_num_rows_per_block=rows)
+    ds._logical_plan.dag.ray_remote_args["num_cpus"] = TASK_CPUS
+    return ds
 
 
 def build_dataset(config: DigitizeConfig, sources: list[SourceFile], plan: PoolPlan,
@@ -83,14 +105,19 @@ def build_dataset(config: DigitizeConfig, sources: list[SourceFile], plan: PoolP
         batch_format="pyarrow",
         num_cpus=TASK_CPUS,
     )
+    if plan.render_in_actor:
+        ds = _split_blocks(ds, max(REFS_PER_BLOCK, engine.pages_per_call(config.engine)))
+        recognizer: type = RenderAndRecognize
+    else:
+        ds = ds.map_batches(
+            PreparePages(config, engine.render_spec(config.engine)),
+            batch_size=max(1, engine.pages_per_call(config.engine)),
+            batch_format="pyarrow",
+            num_cpus=TASK_CPUS,
+        )
+        recognizer = Recognize
     ds = ds.map_batches(
-        PreparePages(config, engine.render_spec(config.engine)),
-        batch_size=max(1, engine.pages_per_call(config.engine)),
-        batch_format="pyarrow",
-        num_cpus=TASK_CPUS,
-    )
-    ds = ds.map_batches(
-        Recognize,
+        recognizer,
         fn_constructor_kwargs={"config": config},
         batch_size=engine.pages_per_call(config.engine),
         batch_format="pyarrow",
@@ -120,6 +147,11 @@ def run_pipeline(config: DigitizeConfig, sources: list[SourceFile]) -> str:
     ctx.execution_options.resource_limits = ctx.execution_options.resource_limits.copy(
         object_store_memory=max(256 * 2**20, plan.workers * PAGES_IN_FLIGHT_PER_WORKER * BLOCK_BYTES // 2)
     )
+    # Ray Data reserves each operator a share of the CPUs; the actors' claim uses up the light
+    # tasks' share and the expand task waited ~10 s for budget at the start of every run. With
+    # rendering in the actors only page references and finished rows cross the object store,
+    # so the reservation buys nothing there.
+    ctx.op_resource_reservation_enabled = not plan.render_in_actor
     dataset = build_dataset(config, sources, plan, done)
     # the write tasks, like the render tasks, must fit beside the actors (a default 1-CPU write
     # task next to two 0.8-CPU actors on a 2-CPU node never gets scheduled)

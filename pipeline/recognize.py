@@ -17,6 +17,7 @@ from pipeline.config import DigitizeConfig
 from pipeline.devices import actor_device
 from pipeline.engines import PageImage, engine_class
 from pipeline.language import detect_language
+from pipeline.prepare import PreparePages
 from pipeline.records import Recognition, Token, apply_recognition, to_table
 from pipeline.scoring import ink_ratio, needs_review, page_score, token_stats
 from schemas import PAGE_SCHEMA
@@ -35,14 +36,17 @@ class Recognize:
         self.engine = engine_class(config.engine.name).load(config.engine, actor_device())
 
     def __call__(self, batch: pa.Table) -> pa.Table:
-        rows = batch.to_pylist()
+        return to_table(self.finish_rows(batch.to_pylist()), PAGE_SCHEMA)
+
+    def finish_rows(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Work rows to output rows: recognize the pages routed to OCR, then score every row."""
         todo = [r for r in rows if r["status"] == "ok" and r["route"] == "ocr"]
         size = max(1, self.engine.pages_per_call(self.config.engine))
         for start in range(0, len(todo), size):
             self._recognize(todo[start : start + size])
         for row in rows:
             finish_row(row, self.config)
-        return to_table(rows, PAGE_SCHEMA)
+        return rows
 
     def _recognize(self, chunk: list[dict[str, Any]]) -> None:
         images = [PageImage(pixels=_pixels(r), dpi=r["dpi"]) for r in chunk]
@@ -66,6 +70,23 @@ class Recognize:
                 row.update(status="error", error_kind="recognize_failed", error=f"the engine failed on this page: {failure}")
                 continue
             _apply_ocr(row, results[i], images[i].pixels)
+
+
+class RenderAndRecognize:
+    """Render and recognize in one actor, for actors that run on CPUs.
+
+    On CPU nodes the render tasks and the engine share the same cores anyway; rendering where
+    the page is read keeps its pixels (4 to 9 MB a page) out of the object store and spares
+    Ray the extra worker processes and operator. GPU actors keep rendering in CPU tasks so it
+    overlaps the device's work.
+    """
+
+    def __init__(self, config: DigitizeConfig):
+        self.prepare = PreparePages(config, engine_class(config.engine.name).render_spec(config.engine))
+        self.recognize = Recognize(config)
+
+    def __call__(self, batch: pa.Table) -> pa.Table:
+        return to_table(self.recognize.finish_rows(self.prepare.prepare_rows(batch.to_pylist())), PAGE_SCHEMA)
 
 
 def _apply_ocr(row: dict[str, Any], rec: Recognition, pixels: np.ndarray) -> None:

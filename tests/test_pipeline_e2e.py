@@ -114,3 +114,24 @@ def test_empty_input_folder_completes_with_zero_pages(tmp_path, capsys):
 def test_missing_input_is_a_clear_error(tmp_path, capsys):
     assert _run(["--input", str(tmp_path / "nope"), "--output", str(tmp_path / "out")]) == 1
     assert "is not a file, a folder, a glob or a list file" in capsys.readouterr().err
+
+
+def test_render_tasks_layout_gives_the_same_rows(mixed_run, tmp_path):
+    """GPU actors get their pages from CPU render tasks instead of rendering them; on this
+    CPU-only machine that layout is forced, and it must produce the very same rows."""
+    from jobs.digitize import build_config, parse_args
+    from connectors import discover
+    from pipeline.ray_job import PoolPlan, build_dataset
+
+    _, _, _, _, fused = mixed_run
+    folder = Path(fused[0]["source_uri"]).parents[1]
+    config = build_config(parse_args(["--input", str(folder), "--output", str(tmp_path), "--run-id", "tasks",
+                                      "--languages", "eng,fra,deu"]))
+    plan = PoolPlan(workers=2, num_cpus=0.8, num_gpus=0.0, render_in_actor=False)
+    build_dataset(config, discover(config.input), plan).write_parquet(str(tmp_path / "pages"))
+    split = pads.dataset(tmp_path / "pages", format="parquet", schema=PAGE_SCHEMA).to_table().to_pylist()
+
+    def key(rows):
+        return {(r["source_uri"], r["page"]): (r["status"], r["error_kind"], r["route"], r["text"]) for r in rows}
+
+    assert len(split) == len(fused) and key(split) == key(fused)
