@@ -2,7 +2,7 @@
 
     python jobs/augment.py generate --texts TEXTS --output OUT/synthetic [--model MODEL]
         [--count N] [--style NAME|DIR] [--steps 20] [--guidance-scale 2.0] [--seed 0]
-    python jobs/augment.py train --output MODEL [--data fonts|DIR] [--steps 2000] [--resume]
+    python jobs/augment.py train --output MODEL [--data fonts|DIR] [--steps 2000] [--resume] [--init-from MODEL]
 
 TEXTS is a text file (one line per sample) or a Parquet folder from jobs/digitize.py (its
 confident lines) or jobs/review_import.py (reviewed text). The default MODEL is the small
@@ -59,6 +59,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     t.add_argument("--checkpoint-every", type=int, default=TrainConfig.checkpoint_every)
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--resume", action="store_true", help="continue from the newest checkpoint in OUTPUT/checkpoints")
+    t.add_argument("--init-from", default=None, help="start from this generator's weights (same fonts), e.g. to train longer")
+    t.add_argument("--warmup-steps", type=int, default=TrainConfig.warmup_steps)
     t.add_argument("--device", default="auto", help="auto (cuda when present), cpu or cuda")
     return p.parse_args(argv)
 
@@ -75,7 +77,8 @@ def run_train(args: argparse.Namespace) -> int:
 
     config = TrainConfig(output=args.output, data=args.data, steps=args.steps, batch_size=args.batch_size,
                          learning_rate=args.learning_rate, checkpoint_every=args.checkpoint_every, seed=args.seed,
-                         resume=args.resume, device=args.device)
+                         resume=args.resume, device=args.device, init_from=args.init_from,
+                         warmup_steps=args.warmup_steps)
     try:
         train(config)
     except (FileNotFoundError, RuntimeError, ValueError) as exc:

@@ -90,6 +90,20 @@ def test_training_resumes_from_its_checkpoint_bit_for_bit(tmp_path):
     assert all(np.array_equal(a[k], b[k]) for k in a)
 
 
+def test_training_continues_from_a_generator_and_refuses_other_fonts(tiny_model, tmp_path):
+    fonts = [f.path for f in FONTS[:3]]
+    start = _weights(tiny_model)
+    # learning rate 0: the continued run must hold exactly the weights it started from
+    train(TrainConfig(output=str(tmp_path / "same"), steps=1, fonts=fonts, init_from=str(tiny_model), **{**TINY, "learning_rate": 0.0}))
+    same = _weights(tmp_path / "same")
+    assert all(np.array_equal(start[k], same[k]) for k in start)
+    assert GeneratorMeta.load(tmp_path / "same").recipe["continued_from"]["recipe"]["steps"] == 4
+    train(TrainConfig(output=str(tmp_path / "more"), steps=2, fonts=fonts, init_from=str(tiny_model), **TINY))
+    assert any(not np.array_equal(start[k], v) for k, v in _weights(tmp_path / "more").items())
+    with pytest.raises(ValueError, match="trained on styles"):
+        train(TrainConfig(output=str(tmp_path / "other"), steps=1, fonts=fonts[:2], init_from=str(tiny_model), **TINY))
+
+
 def test_same_seed_same_line_and_other_seeds_differ(tiny_model):
     gen = GenerateLines(GenerateConfig(texts="", output="", steps=3, batch_size=4), str(tiny_model))
     alone = gen.lines(["Dear Sir"], [0], [7])[0]

@@ -23,7 +23,8 @@ from diffusers.training_utils import EMAModel
 
 from pipeline.devices import set_torch_threads
 from pipeline.handwriting.fonts import PLAIN_FONT, HandwritingFont, discover_fonts, missing_fonts_hint
-from pipeline.handwriting.model import GeneratorMeta, Style, UNetShape, build_unet, save_generator, training_scheduler
+from pipeline.handwriting.model import (GeneratorMeta, Style, UNetShape, build_unet, check_model_folder, save_generator,
+                                        training_scheduler)
 from pipeline.handwriting.render import line_width, LineLayout
 from pipeline.handwriting.training_data import LineSample, font_pair, load_line_folder, plain_stretch, real_pair, to_tensor_range
 
@@ -49,6 +50,7 @@ class TrainConfig:
     shape: UNetShape = field(default_factory=UNetShape)
     device: str = "auto"
     fonts: list[str] | None = None  # font files; None = every installed handwriting font
+    init_from: str | None = None  # a generator folder to start from (same styles), e.g. to train longer
 
 
 @dataclass
@@ -122,6 +124,19 @@ def _save_checkpoint(output: Path, step: int, unet: UNet2DModel, ema: EMAModel, 
         shutil.rmtree(old, ignore_errors=True)
 
 
+def _initial_weights(folder: str, data: TrainingSet) -> UNet2DModel:
+    """Start from a trained generator (its weights in float32): same styles, in the same order,
+    or the style labels would mean other hands."""
+    check_model_folder(folder)
+    theirs = [s.name for s in GeneratorMeta.load(folder).styles]
+    ours = [s.name for s in data.styles()]
+    if theirs != ours:
+        raise ValueError(f"--init-from {folder} was trained on styles {theirs}, this data has {ours}: "
+                         "train from scratch, or install the same fonts")
+    print(f"augment: starting from the weights of {folder}", flush=True)
+    return UNet2DModel.from_pretrained(folder, subfolder="unet", torch_dtype=torch.float32)
+
+
 def train(config: TrainConfig) -> Path:
     """Train (or resume) and write the final generator folder to config.output; return it."""
     output = Path(config.output)
@@ -134,6 +149,8 @@ def train(config: TrainConfig) -> Path:
     if checkpoints:
         last = checkpoints[-1]
         unet = UNet2DModel.from_pretrained(last / "unet")
+    elif config.init_from:
+        unet = _initial_weights(config.init_from, data)
     else:
         if config.resume:
             print(f"augment: no checkpoint under {output}/checkpoints; starting from step 0", flush=True)
@@ -198,7 +215,10 @@ def train(config: TrainConfig) -> Path:
             _save_checkpoint(output, step, unet, ema, optimizer)
     prefetch.shutdown()
     ema.copy_to(unet.parameters())
-    recipe = {k: v for k, v in asdict(config).items() if k not in {"output", "resume", "device"}}
+    recipe = {k: v for k, v in asdict(config).items() if k not in {"output", "resume", "device", "init_from"}}
+    if config.init_from:  # the recipe says how the weights were made: all of it, not the last leg
+        earlier = GeneratorMeta.load(config.init_from).recipe
+        recipe["continued_from"] = {"folder": Path(config.init_from).name, "recipe": earlier}
     recipe["final_loss"] = float(np.mean(losses[-100:])) if losses else None
     save_generator(output, unet.cpu(), GeneratorMeta(styles=data.styles(), recipe=recipe))
     print(f"augment: generator written to {output}", flush=True)
