@@ -28,6 +28,7 @@ if REPO_ROOT not in sys.path:
 
 from connectors import S3AccessError, configure_s3, discover, is_remote  # noqa: E402
 from pipeline.config import DigitizeConfig, EngineConfig, RenderConfig, TextLayerConfig  # noqa: E402
+from pipeline.calibration import for_run as calibration_for_run  # noqa: E402
 from pipeline.engines import ENGINES, EngineLoadError, engine_class  # noqa: E402
 
 log = logging.getLogger("digitize")
@@ -59,6 +60,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--address", default=None, help="Ray address (default: RAY_ADDRESS, else a local Ray)")
     p.add_argument("--s3-endpoint", default=None, help="S3-compatible endpoint URL (default: AWS_ENDPOINT_URL); credentials come from the AWS chain")
     p.add_argument("--incremental", action="store_true", help="process only documents new or changed since the ledger's last run")
+    p.add_argument("--calibration", default="auto",
+                   help="page confidence calibration: auto (the engine's shipped fit: confidence = P(CER <= 5 %%)), none (the "
+                        "engine's raw score), or a JSON from jobs/evaluate.py --fit-calibration")
     p.add_argument("--rows-per-file", type=int, default=200, help="pages per Parquet file (also the most a killed run redoes per file)")
     return p.parse_args(argv)
 
@@ -103,6 +107,7 @@ def build_config(args: argparse.Namespace) -> DigitizeConfig:
         rows_per_file=args.rows_per_file,
         s3_endpoint=args.s3_endpoint or os.environ.get("AWS_ENDPOINT_URL"),
         incremental=args.incremental,
+        calibration=args.calibration,
     )
 
 
@@ -127,7 +132,8 @@ def main(argv: list[str] | None = None) -> int:
     config = build_config(args)
     try:
         engine_class(config.engine.name).preflight(config.engine)
-    except EngineLoadError as exc:
+        calibration_for_run(config.calibration, config.engine.name)
+    except (EngineLoadError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     configure_s3(config.s3_endpoint)

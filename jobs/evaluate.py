@@ -77,7 +77,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: no labelled items under {data}", file=sys.stderr)
         return 1
     print(f"evaluate: {len(items)} labelled item(s) in {len({i.path for i in items})} file(s)", flush=True)
-    engine_args = ["--engine", a.engine, "--languages", a.languages] + (["--model", a.model] if a.model else [])
+    # the engine's raw score: the report compares it with the calibration chosen below
+    engine_args = ["--engine", a.engine, "--languages", a.languages, "--calibration", "none"] + (
+        ["--model", a.model] if a.model else [])
     started = time.perf_counter()
     rows = _run([i.path for i in items], out, "ocr", engine_args + ["--text-layer", "ocr", "--review-threshold", "0"])
     scored, page_rows = [], []

@@ -34,7 +34,7 @@ def page_features(row: dict) -> list[float]:
     stats = row.get("confidence_stats") or {}
     text = row.get("text") or ""
     words = text.split()
-    raw = row.get("confidence")
+    raw = row.get("confidence_raw") if row.get("confidence_raw") is not None else row.get("confidence")
     dpi = row.get("dpi") or 300.0
     area = max(1e-6, (row.get("width") or 0) / dpi * (row.get("height") or 0) / dpi)
     visible = [ch for ch in text if not ch.isspace()]
@@ -82,6 +82,24 @@ class Calibration:
 
 def default_path(engine: str) -> Path:
     return CALIBRATIONS / f"{engine}.json"
+
+
+def for_run(setting: str, engine: str) -> Calibration | None:
+    """The calibration a run applies: "auto" is the engine's shipped fit when there is one,
+    "none" is none, anything else a JSON file (a clear error if it is not one for this engine)."""
+    if setting == "none":
+        return None
+    if setting == "auto":
+        path = default_path(engine)
+        return Calibration.load(path) if path.exists() else None
+    try:
+        calibration = Calibration.load(setting)
+    except (OSError, ValueError, TypeError) as exc:
+        raise ValueError(f"--calibration {setting}: not a calibration file ({exc}); "
+                         "make one with jobs/evaluate.py --fit-calibration") from exc
+    if calibration.engine != engine:
+        raise ValueError(f"--calibration {setting} was fitted for engine {calibration.engine!r}, not {engine!r}")
+    return calibration
 
 
 def _select(values: list[float], names: list[str]) -> list[float]:

@@ -70,6 +70,8 @@ class DigitizeConfig:
     rows_per_file: int = 200  # pages per Parquet file: also what a killed run can lose and redo
     s3_endpoint: str | None = None  # S3-compatible endpoint URL; credentials come from the AWS chain
     incremental: bool = False  # skip documents the ledger says are converted with these settings
+    # page confidence calibration: "auto" (the engine's shipped fit, if any), "none", or a JSON path
+    calibration: str = "auto"
 
     def replace(self, **changes: object) -> "DigitizeConfig":
         return dataclasses.replace(self, **changes)

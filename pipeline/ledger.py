@@ -46,6 +46,7 @@ def fingerprint(config: DigitizeConfig) -> str:
         "engine": engine,
         "render": asdict(config.render),
         "text_layer": asdict(config.text_layer),
+        "calibration": config.calibration,
         "pipeline": PIPELINE_VERSION,
         "schema": SCHEMA_VERSION,
     }

@@ -81,6 +81,7 @@ class PreparePages:
                         blocks=[vars(b) for b in layer.blocks],
                         tables=[{"index": i, "rows": rows} for i, rows in enumerate(layer.tables)],
                         confidence=round(verdict.valid_ratio, 4) if verdict.good else None,
+                        confidence_raw=round(verdict.valid_ratio, 4) if verdict.good else None,
                         width=int(round(page.rect.width * scale)),
                         height=int(round(page.rect.height * scale)),
                         dpi=float(self.config.render.dpi),

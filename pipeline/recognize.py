@@ -13,6 +13,8 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
+from pipeline.calibration import Calibration
+from pipeline.calibration import for_run as calibration_for_run
 from pipeline.config import DigitizeConfig
 from pipeline.devices import actor_device
 from pipeline.engines import PageImage, engine_class
@@ -34,6 +36,7 @@ class Recognize:
     def __init__(self, config: DigitizeConfig):
         self.config = config
         self.engine = engine_class(config.engine.name).load(config.engine, actor_device())
+        self.calibration = calibration_for_run(config.calibration, config.engine.name)
 
     def __call__(self, batch: pa.Table) -> pa.Table:
         return to_table(self.finish_rows(batch.to_pylist()), PAGE_SCHEMA)
@@ -69,7 +72,7 @@ class Recognize:
             if results is None:
                 row.update(status="error", error_kind="recognize_failed", error=f"the engine failed on this page: {failure}")
                 continue
-            _apply_ocr(row, results[i], images[i].pixels)
+            _apply_ocr(row, results[i], images[i].pixels, self.calibration)
 
 
 class RenderAndRecognize:
@@ -89,15 +92,16 @@ class RenderAndRecognize:
         return to_table(self.recognize.finish_rows(self.prepare.prepare_rows(batch.to_pylist())), PAGE_SCHEMA)
 
 
-def _apply_ocr(row: dict[str, Any], rec: Recognition, pixels: np.ndarray) -> None:
+def _apply_ocr(row: dict[str, Any], rec: Recognition, pixels: np.ndarray, calibration: Calibration | None) -> None:
     apply_recognition(row, rec)
+    row["confidence_stats"] = token_stats([Token(**t) for t in row["tokens"]]).as_dict()
     if not rec.text.strip():
         row["flags"].append("empty" if ink_ratio(pixels) > BLANK_INK_RATIO else "blank")
-        row["confidence"] = 0.0 if "empty" in row["flags"] else 1.0
-    else:
-        score = rec.confidence if rec.confidence is not None else page_score(rec.tokens)
-        row["confidence"] = score
-    row["confidence_stats"] = token_stats([Token(**t) for t in row["tokens"]]).as_dict()
+        row["confidence"] = row["confidence_raw"] = 0.0 if "empty" in row["flags"] else 1.0
+        return
+    row["confidence"] = row["confidence_raw"] = rec.confidence if rec.confidence is not None else page_score(rec.tokens)
+    if calibration is not None:  # so that the review threshold reads as a chance of a bad page
+        row["confidence"] = calibration.confidence(row)
 
 
 def finish_row(row: dict[str, Any], config: DigitizeConfig) -> None:

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import pyarrow as pa
 
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "2"
+# Versions this code reads: 2 added confidence_raw, so a version-1 file reads with it null.
+READABLE_VERSIONS = ("1", "2")
 
 BBOX = pa.list_(pa.float32(), 4)  # x0, y0, x1, y1 in rendered-page pixels
 
@@ -71,7 +73,8 @@ PAGE_SCHEMA = pa.schema(
         ("token_unit", pa.string()),  # word | subword
         ("tables", pa.list_(TABLE)),
         ("language", pa.string()),
-        ("confidence", pa.float32()),
+        ("confidence", pa.float32()),  # calibrated when the engine has a calibration: P(CER <= 5 %)
+        ("confidence_raw", pa.float32()),  # the engine's own page score, before calibration
         ("confidence_stats", CONFIDENCE_STATS),
         ("needs_review", pa.bool_()),
         ("flags", pa.list_(pa.string())),
@@ -121,11 +124,11 @@ class SchemaVersionError(ValueError):
 
 
 def check_schema_version(schema: pa.Schema, where: str) -> None:
-    """Refuse data from another schema version, naming both versions."""
+    """Refuse data from a schema version this code cannot read, naming both versions."""
     found = (schema.metadata or {}).get(b"digitize.schema_version")
     if found is None and "schema_version" not in schema.names:
         raise SchemaVersionError(f"{where}: not a digitize page dataset (no schema version recorded)")
-    if found is not None and found.decode() != SCHEMA_VERSION:
+    if found is not None and found.decode() not in READABLE_VERSIONS:
         raise SchemaVersionError(
             f"{where}: written with page schema version {found.decode()}, "
             f"this code reads version {SCHEMA_VERSION}"

@@ -73,6 +73,30 @@ def test_routes_text_and_confidence(mixed_run):
     assert blank["status"] == "ok" and blank["text"] == "" and "blank" in blank["flags"]
 
 
+def test_ocr_confidence_is_the_shipped_calibration_of_the_raw_score(mixed_run, corpus, tmp_path, capsys):
+    from pipeline.calibration import Calibration, default_path
+
+    _, _, _, _, rows = mixed_run
+    calibration = Calibration.load(default_path("tesseract"))
+    ocr = [r for r in rows if r["route"] == "ocr" and r["status"] == "ok" and r["text"]]
+    assert ocr
+    for r in ocr:
+        assert r["confidence"] == pytest.approx(calibration.confidence(r), abs=1e-6)
+        assert r["confidence"] != pytest.approx(r["confidence_raw"], abs=1e-3)
+    for r in rows:
+        if r["route"] == "text_layer":
+            assert r["confidence"] == r["confidence_raw"]
+    folder, _, _ = corpus
+    scan = folder / "good" / "scanned.pdf"
+    assert _run(["--input", str(scan), "--output", str(tmp_path), "--run-id", "raw", "--calibration", "none"]) == 0
+    raw = {r["page"]: r for r in _pages(tmp_path, "raw")}
+    calibrated = {r["page"]: r for r in rows if r["source_uri"] == str(scan)}
+    assert all(raw[p]["confidence"] == raw[p]["confidence_raw"] == pytest.approx(calibrated[p]["confidence_raw"], abs=1e-6)
+               for p in raw)
+    assert _run(["--input", str(scan), "--output", str(tmp_path), "--calibration", str(scan)]) == 1
+    assert "not a calibration file" in capsys.readouterr().err
+
+
 def test_review_queue_holds_exactly_the_pages_that_need_review(mixed_run):
     _, out, _, _, rows = mixed_run
     review = pq.read_table(out / "review" / "run_id=mixed" / "review.parquet")

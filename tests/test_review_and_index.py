@@ -18,6 +18,8 @@ from jobs import index as index_job
 from jobs import review_export, review_import
 from jobs.digitize import main as digitize
 from pipeline.review_export import LABEL_CONFIG
+from pipeline.pages_reader import iter_pages
+from schemas import PAGE_SCHEMA, SCHEMA_VERSION
 from tests.corpus import write_born_digital_pdf
 from tests.conftest import ensure_ray
 
@@ -118,8 +120,21 @@ def test_empty_review_and_foreign_schema_are_explained(tmp_path, capsys):
     pq.write_table(table, tmp_path / "foreign" / "part.parquet")
     assert review_export.main(["--pages", str(tmp_path / "foreign"), "--output", str(tmp_path / "y")]) == 1
     err = capsys.readouterr().err
-    assert "version 0" in err and "version 1" in err
+    assert "version 0" in err and f"version {SCHEMA_VERSION}" in err
     assert index_job.main(["build", "--pages", str(tmp_path / "foreign"), "--index", str(tmp_path / "idx")]) == 1
+
+
+def test_a_version_1_page_file_is_still_read(run_out, tmp_path):
+    """Version 2 only added confidence_raw: last month's output must still export and index."""
+    out, _, _ = run_out
+    rows = list(iter_pages(str(out / "pages")))
+    v1 = PAGE_SCHEMA.remove(PAGE_SCHEMA.get_field_index("confidence_raw")).with_metadata({b"digitize.schema_version": b"1"})
+    (tmp_path / "v1").mkdir()
+    pq.write_table(pa.Table.from_pylist([{k: r[k] for k in v1.names} for r in rows], schema=v1), tmp_path / "v1" / "part.parquet")
+    old = list(iter_pages(str(tmp_path / "v1")))
+    assert len(old) == len(rows) and all(r["confidence_raw"] is None for r in old)
+    assert [r["text"] for r in old] == [r["text"] for r in rows]
+    assert index_job.main(["build", "--pages", str(tmp_path / "v1"), "--index", str(tmp_path / "idx")]) == 0
 
 
 def test_index_finds_a_phrase_on_its_page_and_updates_incrementally(run_out, tmp_path, capsys):
