@@ -55,26 +55,28 @@ class PoolPlan:
     render_in_actor: bool = True
 
 
-def plan_pool(config: DigitizeConfig) -> PoolPlan:
-    """Size the recognizer pool from what the cluster has.
+def size_pool(gpu_engine: bool, gpu: str, workers: int | None, cpu_workers: int | None,
+              max_cpu_share: float) -> PoolPlan:
+    """Size an actor pool from what the cluster has.
 
-    GPU engines on a GPU cluster: one actor per GPU. Otherwise one actor per CPU, each
-    claiming a fraction of a CPU so the read/render tasks always have room to run (two
-    actors that each claim a whole CPU on a 2-CPU node starve the reads and hang the job).
+    A GPU engine with GPUs up (or `gpu="always"`, so an autoscaling cluster whose GPU nodes are
+    at zero starts them): one actor per GPU. Otherwise `cpu_workers` actors (None: one per CPU),
+    each claiming at most `max_cpu_share` CPUs and leaving room for the light read and write
+    tasks (actors that claim every CPU of a 2-CPU node starve those tasks and hang the job).
     """
-    resources = ray.cluster_resources()
-    cpus = max(1.0, float(resources.get("CPU", 1)))
     gpus = cluster_gpus()
-    engine = engine_class(config.engine.name)
-    wants_gpu = engine.uses_gpu(config.engine) and (config.gpu == "always" or (config.gpu == "auto" and gpus > 0))
-    if wants_gpu:
-        # "always" on an autoscaling cluster whose GPU nodes are at zero: the actors' GPU
-        # requests are what makes the autoscaler start them.
-        workers = config.workers or max(1, gpus)
-        return PoolPlan(workers=workers, num_cpus=1.0, num_gpus=1.0, render_in_actor=False)
-    workers = config.workers or max(1, int(cpus))
-    share = min(1.0, (cpus - 2 * TASK_CPUS) / workers)
+    if gpu_engine and (gpu == "always" or (gpu == "auto" and gpus > 0)):
+        return PoolPlan(workers=workers or max(1, gpus), num_cpus=1.0, num_gpus=1.0, render_in_actor=False)
+    cpus = max(1.0, float(ray.cluster_resources().get("CPU", 1)))
+    workers = workers or cpu_workers or max(1, int(cpus))
+    share = min(max_cpu_share, (cpus - 2 * TASK_CPUS) / workers)
     return PoolPlan(workers=workers, num_cpus=max(0.1, round(share, 2)), num_gpus=0.0)
+
+
+def plan_pool(config: DigitizeConfig) -> PoolPlan:
+    """The recognizer pool: one actor per GPU for GPU engines, else one per CPU (one core each)."""
+    engine = engine_class(config.engine.name)
+    return size_pool(engine.uses_gpu(config.engine), config.gpu, config.workers, None, max_cpu_share=1.0)
 
 
 def pages_dir(config: DigitizeConfig) -> str:
@@ -166,15 +168,8 @@ def run_generate(config: "GenerateConfig", rows: list[dict], model_dir: str) -> 
     and write SYNTHETIC_SCHEMA Parquet shards into config.output."""
     from pipeline.handwriting.generate import GenerateLines
 
-    gpus = cluster_gpus()
-    use_gpu = config.gpu == "always" or (config.gpu == "auto" and gpus > 0)
-    if use_gpu:
-        plan = PoolPlan(workers=config.workers or max(1, gpus), num_cpus=1.0, num_gpus=1.0)
-    else:
-        cpus = max(1.0, float(ray.cluster_resources().get("CPU", 1)))
-        # one actor using the node's cores: a diffusion step is one big batched call
-        workers = config.workers or 1
-        plan = PoolPlan(workers=workers, num_cpus=max(0.1, round((cpus - 2 * TASK_CPUS) / workers, 2)), num_gpus=0.0)
+    # on CPUs one actor using the node's cores: a diffusion step is one big batched call
+    plan = size_pool(True, config.gpu, config.workers, 1, max_cpu_share=float("inf"))
     # equal-width lines batch together: order by style and length, the index column keeps the plan order
     rows = sorted(rows, key=lambda r: (r["style_id"], len(r["text"])))
     fs, path = filesystem(config.output)
