@@ -102,3 +102,15 @@ def test_longest_side_limit_for_vlm_engines(corpus):
     page = doc.render(0, CFG, RenderSpec(mode="RGB", max_side=1540))
     assert max(page.width, page.height) <= 1541
     assert page.pixels.shape[2] == 3
+
+
+def test_workers_do_not_load_pymupdfs_layout_model():
+    """Every actor and task worker imports the pipeline; PyMuPDF 2's layout analyser (an ONNX
+    model loaded on import) would cost each of them ~0.45 s of CPU and ~50 MB for nothing."""
+    import subprocess
+    import sys
+
+    code = ("import sys, pipeline.recognize, pymupdf; "
+            "print(pymupdf._get_layout is None, sys.modules.get('pymupdf.layout') is None, pymupdf.open().page_count)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    assert out == ["True", "True", "0"]
