@@ -34,7 +34,7 @@ from tests.s3_server import seaweed  # noqa: E402
 def bench_s3_vs_local(tmp: Path, docs: int) -> dict:
     import ray
 
-    from pipeline.ray_job import run_pipeline
+    from pipeline.ray_job import run_pipeline, start_local_ray
 
     local = tmp / "corpus"
     local.mkdir()
@@ -45,7 +45,7 @@ def bench_s3_vs_local(tmp: Path, docs: int) -> dict:
         for path in sorted(local.iterdir()):
             client.put_object(Bucket="bench", Key=f"corpus/{path.name}", Body=path.read_bytes())
         os.environ["AWS_ENDPOINT_URL"] = endpoint
-        ray.init(num_cpus=2, include_dashboard=False, runtime_env={"env_vars": {"PYTHONPATH": str(ROOT)}})
+        start_local_ray(num_cpus=2)
         times = {}
         for name, source in (("warmup", str(local)), ("local", str(local)), ("s3", "s3://bench/corpus/")):
             config = DigitizeConfig(input=source, output=str(tmp / f"out_{name}"), run_id=name, s3_endpoint=endpoint)

@@ -114,16 +114,15 @@ def build_config(args: argparse.Namespace) -> DigitizeConfig:
 def init_ray(address: str | None) -> None:
     import ray
 
+    from pipeline.ray_job import start_local_ray
+
     address = address or os.environ.get("RAY_ADDRESS")
     if ray.is_initialized():  # embedded use (tests, notebooks): keep the caller's Ray
         return
     if address:
         ray.init(address=address, log_to_driver=True)
     else:
-        ray.init(
-            include_dashboard=False,
-            runtime_env={"env_vars": {"PYTHONPATH": REPO_ROOT, "OMP_THREAD_LIMIT": "1"}},
-        )
+        start_local_ray()
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -9,6 +9,7 @@ The synthetic-handwriting side stage: plan rows (driver) -> generator actor pool
 from __future__ import annotations
 
 import logging
+import os
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING
 
@@ -28,6 +29,16 @@ if TYPE_CHECKING:
     from pipeline.handwriting.generate import GenerateConfig
 
 log = logging.getLogger("digitize")
+
+REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+# Once a node has more worker processes than CPUs (on a small node: always, the actors count),
+# Ray kills a worker one second after it falls idle. The Parquet write after the last page then
+# waited 1.4 to 1.7 s for a fresh worker to boot, at the end of every run (Ray Data's
+# task_scheduling_time); kept idle for a minute, the write starts in 0.03 to 0.2 s. A cluster
+# started with `ray start` takes the same setting from RAY_idle_worker_killing_time_threshold_ms
+# (ray_cluster.yaml sets it).
+LOCAL_SYSTEM_CONFIG = {"idle_worker_killing_time_threshold_ms": 60_000}
 
 # Rendered pages are 4 to 9 MB each; blocks this small carry one or two of them, so the pages
 # of one long PDF spread over every actor (an actor takes whole blocks) and few are in flight.
@@ -129,6 +140,18 @@ def build_dataset(config: DigitizeConfig, sources: list[SourceFile], plan: PoolP
         num_gpus=plan.num_gpus or None,
     )
     return ds
+
+
+def start_local_ray(num_cpus: int | None = None) -> None:
+    """Start a Ray on this machine for the jobs, tests and benches: no dashboard, the repository
+    importable in every worker, and one OpenMP thread per process (two actors on two cores
+    with OpenMP threads each doubled Tesseract's time)."""
+    ray.init(
+        num_cpus=num_cpus,
+        include_dashboard=False,
+        runtime_env={"env_vars": {"PYTHONPATH": REPO_ROOT, "OMP_THREAD_LIMIT": "1"}},
+        _system_config=LOCAL_SYSTEM_CONFIG,
+    )
 
 
 def run_pipeline(config: DigitizeConfig, sources: list[SourceFile]) -> str:

@@ -34,4 +34,6 @@ def ensure_ray() -> None:
     import ray
 
     if not ray.is_initialized():
-        ray.init(num_cpus=2, include_dashboard=False, runtime_env={"env_vars": {"PYTHONPATH": str(ROOT), "OMP_THREAD_LIMIT": "1"}})
+        from pipeline.ray_job import start_local_ray
+
+        start_local_ray(num_cpus=2)
