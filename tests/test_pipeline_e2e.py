@@ -159,3 +159,20 @@ def test_render_tasks_layout_gives_the_same_rows(mixed_run, tmp_path):
         return {(r["source_uri"], r["page"]): (r["status"], r["error_kind"], r["route"], r["text"]) for r in rows}
 
     assert len(split) == len(fused) and key(split) == key(fused)
+
+
+def test_local_ray_workers_get_the_pipeline_and_one_openmp_thread():
+    """start_local_ray hands its settings to the workers through the node's environment (no
+    runtime_env, so prestarted workers serve the first pages)."""
+    import ray
+
+    ensure_ray()
+
+    @ray.remote(num_cpus=0.1)
+    def worker_view() -> tuple[str | None, bool]:
+        import importlib.util
+        import os
+
+        return os.environ.get("OMP_THREAD_LIMIT"), importlib.util.find_spec("pipeline.recognize") is not None
+
+    assert ray.get(worker_view.remote()) == ("1", True)
