@@ -1,5 +1,6 @@
 """Stages `route` and render: a page reference in, either finished text-layer text or pixels out.
 
+A reference may cover a run of pages (see pipeline.expand); each page becomes its own row.
 Pages of one document in a batch share one open of that document.
 """
 
@@ -50,14 +51,17 @@ class PreparePages:
         connectors.configure_s3(self.config.s3_endpoint)  # runs in the worker, not where this was built
         out: list[dict[str, Any]] = []
         for ref in refs:
-            row = new_row(**ref)
-            if ref["status"] == "ok":
-                doc = self._open(ref["source_uri"])
-                if isinstance(doc, DocumentError):
-                    row.update(status="error", error_kind=doc.kind, error=str(doc))
-                else:
-                    self._prepare_page(doc, row)
-            out.append(row)
+            ref = dict(ref)
+            first, last = ref["page"], ref.pop("page_last", None) or ref["page"]
+            for number in range(first, last + 1):
+                row = new_row(**{**ref, "page": number})
+                if ref["status"] == "ok":
+                    doc = self._open(ref["source_uri"])
+                    if isinstance(doc, DocumentError):
+                        row.update(status="error", error_kind=doc.kind, error=str(doc))
+                    else:
+                        self._prepare_page(doc, row)
+                out.append(row)
         return out
 
     def _prepare_page(self, doc: Document, row: dict[str, Any]) -> None:

@@ -20,6 +20,7 @@ REF_SCHEMA = pa.schema(
         ("doc_id", pa.string()),
         ("source_uri", pa.string()),
         ("page", pa.int32()),
+        ("page_last", pa.int32()),  # the reference covers page..page_last; null: just `page`
         ("page_count", pa.int32()),
         ("status", pa.string()),
         ("error_kind", pa.string()),

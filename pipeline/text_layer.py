@@ -73,6 +73,11 @@ def assess(text: str, image_coverage: float, cfg: TextLayerConfig) -> TextLayerV
     return TextLayerVerdict(True, "good_text_layer", chars, valid_ratio, image_coverage)
 
 
+def has_good_text_layer(page: pymupdf.Page, cfg: TextLayerConfig) -> bool:
+    """The rule alone, without layout or tables: for guessing a document's route cheaply."""
+    return assess(page.get_text("text"), _image_coverage(page), cfg).good
+
+
 def _drop_empty_columns(raw: list[list[str | None]]) -> list[list[str]]:
     """Drop columns with no text in any row: PyMuPDF's spanned-cell markers (None) and split edges."""
     width = max((len(r) for r in raw), default=0)
