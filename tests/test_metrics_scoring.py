@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from pipeline.metrics import bow_f1, cer, normalize, wer
 from pipeline.records import Token
-from pipeline.scoring import needs_review, page_score
+from pipeline.scoring import ink_ratio, needs_review, page_score
 
 
 def test_cer_and_wer_on_known_pairs():
@@ -49,3 +50,13 @@ def test_review_follows_threshold_flags_and_errors():
     assert not needs_review("ok", 0.99, ["rotated_exif"], 0.80)
     assert needs_review("error", None, [], 0.80)
     assert not needs_review("skipped", None, [], 0.80)
+
+
+def test_ink_ratio_sees_a_small_image_whole_and_a_page_by_sample():
+    digit = np.full((8, 8), 255, np.uint8)
+    digit[2:6, 3] = 0  # a one-stroke "1", 4 of 64 pixels: a step-4 sample would miss it
+    assert ink_ratio(digit) == pytest.approx(4 / 64)
+    page = np.full((3508, 2480, 3), 255, np.uint8)
+    assert ink_ratio(page) == 0.0
+    page[1000:1100, :, :] = 0  # a black band: 100 of 3,508 rows
+    assert ink_ratio(page) == pytest.approx(100 / 3508, rel=0.1)
