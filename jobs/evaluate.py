@@ -21,7 +21,7 @@ sys.path.insert(0, REPO_ROOT)
 
 from jobs import digitize  # noqa: E402
 from pipeline.calibration import Calibration, default_path, fit, reliability  # noqa: E402
-from pipeline.evaluation import BAD_PAGE_CER, aggregate, confidence_report, discover_items, score, write_report  # noqa: E402
+from pipeline.evaluation import BAD_PAGE_CER, aggregate, confidence_report, discover_items, score, truth_problem, write_report  # noqa: E402
 from pipeline.pages_reader import iter_pages  # noqa: E402
 
 
@@ -73,6 +73,10 @@ def main(argv: list[str] | None = None) -> int:
     data, out = Path(a.data).resolve(), Path(a.output).resolve()
     out.mkdir(parents=True, exist_ok=True)
     items = discover_items(data, tuple(s.strip().lower() for s in a.skip.split(",") if s.strip()))
+    excluded = [{"path": i.path, "page": i.page, "reason": why} for i in items if (why := truth_problem(i))]
+    items = [i for i in items if not truth_problem(i)]
+    for e in excluded:
+        print(f"evaluate: left out {Path(e['path']).name} page {e['page']}: {e['reason']}", flush=True)
     if not items:
         print(f"error: no labelled items under {data}", file=sys.stderr)
         return 1
@@ -93,7 +97,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"evaluate: calibration fitted on {fitted.pages} pages ({fitted.bad_pages} bad) -> {a.fit_calibration}",
               flush=True)
     born = [i for i in items if i.category == "born_digital"]
-    extra: dict = {"engine": a.engine, "model": next((r["model"] for r in rows.values() if r.get("model")), None)}
+    extra: dict = {"engine": a.engine, "model": next((r["model"] for r in rows.values() if r.get("model")), None),
+                   "excluded": excluded}
     if born:
         tl_rows = _run([i.path for i in born], out, "text_layer", ["--text-layer", "only"])
         tl = [score(i, (tl_rows.get((i.path, i.page)) or {}).get("text", ""), None, "ok", []) for i in born]

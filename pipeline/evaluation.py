@@ -25,6 +25,7 @@ from rapidfuzz.distance import Levenshtein
 TRUTH_SUFFIXES = (".gt.txt", ".gold.txt", ".txt")
 BAD_PAGE_CER = 0.05
 REVIEW_SHARES = (0.05, 0.10, 0.20, 0.30)
+TRUTH_MIN_PRINTABLE = 0.9  # below this share of printable characters a text layer is not a reference
 
 
 @dataclass
@@ -105,6 +106,24 @@ def discover_items(root: Path, skip: tuple[str, ...] = ()) -> list[Item]:
                 image_rel = image.relative_to(root) if image.is_relative_to(root) else Path(category) / image.name
                 items.append(Item(str(image), 1, image_rel.parts[0], str(image_rel.parent), record["text"]))
     return items
+
+
+def truth_problem(item: Item) -> str | None:
+    """Why an item's reference cannot score OCR, or None. A born-digital PDF's text layer is the
+    truth only when it is text: a font without a Unicode map (TAMReview in ../shared/data) gives a
+    layer of control characters while the page shows plain English, so OCR that reads the page
+    right would count as 90 % wrong. The text-layer route's printable-share rule, at a lower bar:
+    a page of formulas keeps a few private-use bracket pieces (GeoTopo: 96 % printable) and its
+    truth is still good."""
+    from pipeline.config import TextLayerConfig
+    from pipeline.text_layer import assess
+
+    if not item.path.lower().endswith(".pdf"):
+        return None
+    verdict = assess(item.truth, 0.0, TextLayerConfig(min_valid_ratio=TRUTH_MIN_PRINTABLE))
+    if verdict.reason == "garbled_text_layer":
+        return f"reference text layer garbled: {verdict.valid_ratio:.0%} of its characters printable"
+    return None
 
 
 def score(item: Item, text: str, confidence: float | None, status: str, flags: list[str]) -> Scored:
@@ -214,6 +233,9 @@ def markdown_report(report: dict) -> str:
     if "text_layer_route" in report:
         tl = report["text_layer_route"]
         lines += ["", f"Text-layer route on born-digital pages (no OCR): {tl['items']} pages, CER {_fmt(tl['cer'])}, BoW F1 {_fmt(tl['bow_f1'])}."]
+    if report.get("excluded"):
+        lines += ["", f"Left out, their reference cannot score OCR ({len(report['excluded'])} items):", ""]
+        lines += [f"- {Path(e['path']).name} page {e['page']}: {e['reason']}" for e in report["excluded"]]
     if "calibration" in report:
         cal = report["calibration"]
         lines += ["", f"Calibration `{cal['file']}` (fitted on {cal['fit_pages']} pages of {cal['fitted_on']}):", "",

@@ -8,7 +8,7 @@ import pytest
 from PIL import Image, ImageDraw, ImageFont
 
 from jobs import evaluate
-from pipeline.evaluation import Item, Scored, confidence_report, discover_items
+from pipeline.evaluation import Item, Scored, confidence_report, discover_items, truth_problem
 from tests.corpus import page_text, rasterize_pdf, write_born_digital_pdf
 from tests.conftest import ensure_ray
 
@@ -20,6 +20,11 @@ def labelled(tmp_path_factory):
     bd.mkdir(parents=True)
     truths = write_born_digital_pdf(bd / "minutes.pdf", [page_text("eng", 0), page_text("fra", 1)])
     (bd / "minutes.txt").write_text("\f".join(truths))
+    # a text layer from a font without a Unicode map: control characters where the page shows words
+    garbled = root / "born_digital" / "nomap"
+    garbled.mkdir()
+    [shown] = write_born_digital_pdf(garbled / "nomap.pdf", [page_text("eng", 2)])
+    (garbled / "nomap.txt").write_text("".join(chr(16 + i % 10) if c.isalpha() else c for i, c in enumerate(shown)))
     scans = root / "scans" / "letter"
     scans.mkdir(parents=True)
     rasterize_pdf(bd / "minutes.pdf", dpi=200)[0].save(scans / "letter.png", dpi=(200, 200))
@@ -41,7 +46,8 @@ def labelled(tmp_path_factory):
 def test_items_are_found_with_their_truth(labelled):
     items = discover_items(labelled)
     assert sorted((i.category, i.page) for i in items) == [
-        ("born_digital", 1), ("born_digital", 2), ("handwriting", 1), ("handwriting", 1), ("scans", 1)]
+        ("born_digital", 1), ("born_digital", 1), ("born_digital", 2), ("handwriting", 1), ("handwriting", 1), ("scans", 1)]
+    assert [i.group for i in items if truth_problem(i)] == ["born_digital/nomap"]
     assert {i.category for i in discover_items(labelled, skip=("handwriting",))} == {"born_digital", "scans"}
 
 
@@ -49,6 +55,7 @@ def test_report_has_accuracy_confidence_and_a_plot(labelled, tmp_path):
     ensure_ray()
     assert evaluate.main(["--data", str(labelled), "--output", str(tmp_path), "--languages", "eng,fra"]) == 0
     report = json.loads((tmp_path / "report.json").read_text())
+    assert [(e["path"].endswith("nomap.pdf"), e["page"]) for e in report["excluded"]] == [(True, 1)]
     assert report["overall"]["items"] == 5 and 0 <= report["overall"]["cer"] < 0.05
     assert report["categories"]["born_digital"]["cer"] < 0.02 and report["categories"]["born_digital"]["bow_f1"] > 0.97
     assert report["text_layer_route"]["cer"] == 0.0  # the truth is the text layer itself
