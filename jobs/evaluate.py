@@ -14,6 +14,7 @@ import argparse
 import os
 import sys
 import time
+from statistics import fmean
 from pathlib import Path
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -37,6 +38,9 @@ def _run(files: list[str], out: Path, run_id: str, extra: list[str]) -> dict[tup
     return {(r["source_uri"], r["page"]): r for r in rows}
 
 
+WORDS_RIGHT_BOW_F1 = 0.85
+
+
 def calibration_effect(calibration: Calibration, scored: list, page_rows: list[dict], path: str) -> dict:
     """The raw score and the calibrated one side by side: ranking (AUROC, routing) and whether
     the values mean what they say (reliability per bin, Brier score)."""
@@ -49,8 +53,18 @@ def calibration_effect(calibration: Calibration, scored: list, page_rows: list[d
 
     raw = [min(1.0, max(0.0, s.confidence)) for s in usable]
     cal = [calibrated[id(s)] for s in usable]
+    by_category = {}
+    for category in sorted({s.item.category for s in usable}):
+        inside = [i for i, s in enumerate(usable) if s.item.category == category]
+        cat_bad = [bad[i] for i in inside]
+        by_category[category] = {
+            "pages": len(inside), "predicted_bad_share": fmean(1 - cal[i] for i in inside),
+            "observed_bad_share": fmean(cat_bad),
+            # bad by CER although its words are right: the reference's reading order differs
+            "bad_with_words_right": sum(1 for i in inside if bad[i] and usable[i].bow_f1 >= WORDS_RIGHT_BOW_F1),
+        }
     return {
-        "file": path, "fitted_on": calibration.fitted_on, "fit_pages": calibration.pages,
+        "file": path, "fitted_on": calibration.fitted_on, "fit_pages": calibration.pages, "by_category": by_category,
         "raw": {**confidence_report(usable), "brier": brier(raw), "reliability": reliability(raw, bad)},
         "calibrated": {**confidence_report(usable, confidence_of=lambda s: calibrated[id(s)]), "brier": brier(cal),
                        "reliability": reliability(cal, bad)},

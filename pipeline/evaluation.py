@@ -244,6 +244,12 @@ def markdown_report(report: dict) -> str:
             c = cal[name]
             caught = " / ".join(_fmt(r["bad_share_caught"]) for r in c["routing"] if r["review_share"] in (0.1, 0.2, 0.3))
             lines.append(f"| {name} | {_fmt(c['auroc'])} | {_fmt(c['spearman_confidence_vs_cer'])} | {_fmt(c['brier'])} | {caught} |")
+        if cal.get("by_category"):
+            lines += ["", "| category | pages | calibrated: predicted / observed bad share | bad pages with words right (BoW F1 >= 0.85) |",
+                      "|---|---|---|---|"]
+            for name, c in cal["by_category"].items():
+                lines.append(f"| {name} | {c['pages']} | {c['predicted_bad_share']:.2f} / {c['observed_bad_share']:.2f} | "
+                             f"{c['bad_with_words_right']} |")
         lines += ["", "| confidence bin | raw: predicted / observed bad share (pages) | calibrated: the same |",
                   "|---|---|---|"]
         raw_bins = {r["confidence"]: r for r in cal["raw"]["reliability"]}

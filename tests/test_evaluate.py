@@ -61,6 +61,9 @@ def test_report_has_accuracy_confidence_and_a_plot(labelled, tmp_path):
     assert report["text_layer_route"]["cer"] == 0.0  # the truth is the text layer itself
     assert {"auroc", "spearman_confidence_vs_cer", "routing"} <= report["confidence"].keys()
     assert [r["review_share"] for r in report["confidence"]["routing"]] == [0.05, 0.10, 0.20, 0.30]
+    by_category = report["calibration"]["by_category"]  # the shipped calibration, judged per category
+    assert {c: v["pages"] for c, v in by_category.items()} == {"born_digital": 2, "handwriting": 2, "scans": 1}
+    assert all(0 <= v["predicted_bad_share"] <= 1 and v["bad_with_words_right"] >= 0 for v in by_category.values())
     assert (tmp_path / "cer_vs_confidence.png").stat().st_size > 1000
     assert "| overall | 5 |" in (tmp_path / "report.md").read_text()
 
