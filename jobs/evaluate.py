@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import sys
 import time
 from statistics import fmean
@@ -27,6 +28,8 @@ from pipeline.pages_reader import iter_pages  # noqa: E402
 
 
 def _run(files: list[str], out: Path, run_id: str, extra: list[str]) -> dict[tuple[str, int], dict]:
+    # a fresh run: digitize would resume rows an earlier evaluation wrote, with that day's code
+    shutil.rmtree(out / "run" / "pages" / f"run_id={run_id}", ignore_errors=True)
     listing = out / f"{run_id}_inputs.txt"
     listing.write_text("\n".join(sorted(set(files))) + "\n")
     code = digitize.main(["--input", str(listing), "--output", str(out / "run"), "--run-id", run_id, *extra])

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 from PIL import Image, ImageDraw, ImageFont
 
@@ -66,6 +68,19 @@ def test_report_has_accuracy_confidence_and_a_plot(labelled, tmp_path):
     assert all(0 <= v["predicted_bad_share"] <= 1 and v["bad_with_words_right"] >= 0 for v in by_category.values())
     assert (tmp_path / "cer_vs_confidence.png").stat().st_size > 1000
     assert "| overall | 5 |" in (tmp_path / "report.md").read_text()
+
+
+def test_a_second_evaluation_reruns_the_pages(labelled, tmp_path):
+    """Not resumed from the rows an earlier evaluation wrote (they came from that day's code)."""
+    ensure_ray()
+    args = ["--data", str(labelled), "--output", str(tmp_path), "--languages", "eng,fra", "--skip", "handwriting,scans"]
+    assert evaluate.main(args) == 0
+    for path in (tmp_path / "run" / "pages" / "run_id=ocr").rglob("*.parquet"):
+        table = pq.read_table(path)
+        stale = table.set_column(table.schema.get_field_index("text"), "text", pa.array(["stale"] * table.num_rows))
+        pq.write_table(stale, path)
+    assert evaluate.main(args) == 0
+    assert json.loads((tmp_path / "report.json").read_text())["categories"]["born_digital"]["cer"] < 0.02
 
 
 def test_confidence_report_on_known_scores():
