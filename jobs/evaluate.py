@@ -59,10 +59,9 @@ def calibration_effect(calibration: Calibration, scored: list, page_rows: list[d
     by_category = {}
     for category in sorted({s.item.category for s in usable}):
         inside = [i for i, s in enumerate(usable) if s.item.category == category]
-        cat_bad = [bad[i] for i in inside]
         by_category[category] = {
             "pages": len(inside), "predicted_bad_share": fmean(1 - cal[i] for i in inside),
-            "observed_bad_share": fmean(cat_bad),
+            "observed_bad_share": fmean(bad[i] for i in inside),
             # bad by CER although its words are right: the reference's reading order differs
             "bad_with_words_right": sum(1 for i in inside if bad[i] and usable[i].bow_f1 >= WORDS_RIGHT_BOW_F1),
         }
@@ -90,8 +89,9 @@ def main(argv: list[str] | None = None) -> int:
     data, out = Path(a.data).resolve(), Path(a.output).resolve()
     out.mkdir(parents=True, exist_ok=True)
     items = discover_items(data, tuple(s.strip().lower() for s in a.skip.split(",") if s.strip()))
-    excluded = [{"path": i.path, "page": i.page, "reason": why} for i in items if (why := truth_problem(i))]
-    items = [i for i in items if not truth_problem(i)]
+    problems = [truth_problem(i) for i in items]
+    excluded = [{"path": i.path, "page": i.page, "reason": why} for i, why in zip(items, problems) if why]
+    items = [i for i, why in zip(items, problems) if not why]
     for e in excluded:
         print(f"evaluate: left out {Path(e['path']).name} page {e['page']}: {e['reason']}", flush=True)
     if not items:
