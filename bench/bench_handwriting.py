@@ -7,6 +7,10 @@
 3. throughput: lines/s on this machine at the default steps, in-process.
 4. docs/handwriting_samples.png: every style writing one line, two seeds each.
 
+The shipped model's figures go to bench/results/handwriting.json and the README's sample sheet;
+any other --model (a training candidate) gets them in its own folder, so measuring a candidate
+never overwrites what the README cites.
+
     python bench/bench_handwriting.py [--model models/handwriting-small] [--steps 20] [--texts 4]
 """
 
@@ -99,7 +103,8 @@ def main() -> int:
     report = {
         "model": args.model, "steps": args.steps, "guidance_scale": args.guidance_scale, "lines": len(jobs),
         "cer": overall, "ratio_generated_to_font": round(overall["generated"] / max(overall["font"], 1e-9), 2),
-        "ratio_generated_to_plain": round(overall["generated"] / max(overall["plain"], 1e-9), 2),
+        # the plain font is read perfectly, so this ratio is often undefined
+        "ratio_generated_to_plain": round(overall["generated"] / overall["plain"], 2) if overall["plain"] else None,
         "per_style": per_style, "diversity": diversity,
         "lines_per_s_cpu": round(len(jobs) / elapsed, 3),
     }
@@ -117,13 +122,14 @@ def main() -> int:
         sheet_lines += gen.lines([sample, sample], [s, s], [s, 100 + s])
     width = max(line.shape[1] for line in sheet_lines)
     sheet = np.vstack([np.pad(line, ((2, 2), (4, width - line.shape[1] + 4)), constant_values=255) for line in sheet_lines])
-    out = ROOT / "docs" / "handwriting_samples.png"
-    out.parent.mkdir(exist_ok=True)
-    Image.fromarray(sheet).save(out)
-    print(f"sample sheet: {out}")
-    results_dir = ROOT / "bench" / "results"
-    results_dir.mkdir(parents=True, exist_ok=True)
-    (results_dir / "handwriting.json").write_text(json.dumps(report, indent=1, ensure_ascii=False))
+    shipped = Path(args.model).resolve() == SHIPPED_MODEL.resolve()
+    sheet_path = ROOT / "docs" / "handwriting_samples.png" if shipped else Path(args.model) / "samples.png"
+    json_path = ROOT / "bench" / "results" / "handwriting.json" if shipped else Path(args.model) / "bench.json"
+    for path in (sheet_path, json_path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(sheet).save(sheet_path)
+    json_path.write_text(json.dumps(report, indent=1, ensure_ascii=False))
+    print(f"sample sheet: {sheet_path}\nresults: {json_path}")
     return 0
 
 

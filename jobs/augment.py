@@ -62,6 +62,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     t.add_argument("--init-from", default=None, help="start from this generator's weights (same fonts), e.g. to train longer")
     t.add_argument("--warmup-steps", type=int, default=TrainConfig.warmup_steps)
     t.add_argument("--device", default="auto", help="auto (cuda when present), cpu or cuda")
+    t.add_argument("--style-weight", action="append", default=[], metavar="NAME=W",
+                   help="draw style NAME W times as often as the others (repeatable), e.g. for the hands "
+                        "bench/bench_handwriting.py finds least legible")
     return p.parse_args(argv)
 
 
@@ -72,6 +75,20 @@ def _quiet_libraries() -> None:
     diffusers_logging.set_verbosity_error()
 
 
+def parse_style_weights(items: list[str]) -> dict[str, float]:
+    """["Kristi=3", ...] -> {"Kristi": 3.0}; a clear error for anything else."""
+    weights = {}
+    for item in items:
+        name, sep, value = item.rpartition("=")
+        try:
+            weights[name] = float(value)
+        except ValueError:
+            sep = ""
+        if not sep or not name:
+            raise ValueError(f"--style-weight {item!r}: expected NAME=WEIGHT, e.g. Kristi=3")
+    return weights
+
+
 def run_train(args: argparse.Namespace) -> int:
     from pipeline.handwriting.train import train
 
@@ -80,6 +97,7 @@ def run_train(args: argparse.Namespace) -> int:
                          resume=args.resume, device=args.device, init_from=args.init_from,
                          warmup_steps=args.warmup_steps)
     try:
+        config.style_weights = parse_style_weights(args.style_weight)
         train(config)
     except (FileNotFoundError, RuntimeError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -20,7 +20,7 @@ from pipeline.handwriting.generate import GenerateConfig, GenerateLines, plan_sa
 from pipeline.handwriting.model import SHIPPED_MODEL, GeneratorMeta, UNetShape
 from pipeline.handwriting.render import NO_AUGMENT, LineLayout, glyph_boxes, render_condition, render_handwriting
 from pipeline.handwriting.texts import read_texts, split_long
-from pipeline.handwriting.train import TrainConfig, train
+from pipeline.handwriting.train import TrainConfig, train, training_set
 from schemas.page import PAGE_SCHEMA
 from schemas.synthetic import SYNTHETIC_SCHEMA
 from tests.conftest import ROOT, ensure_ray
@@ -102,6 +102,21 @@ def test_training_continues_from_a_generator_and_refuses_other_fonts(tiny_model,
     assert any(not np.array_equal(start[k], v) for k, v in _weights(tmp_path / "more").items())
     with pytest.raises(ValueError, match="trained on styles"):
         train(TrainConfig(output=str(tmp_path / "other"), steps=1, fonts=fonts[:2], init_from=str(tiny_model), **TINY))
+
+
+def test_style_weights_draw_the_weighted_hand_more_often_and_are_recorded(tmp_path):
+    fonts = [f.path for f in FONTS[:3]]
+    heavy = FONTS[1].name
+    data = training_set(TrainConfig(output=str(tmp_path), fonts=fonts, style_weights={heavy: 4.0}))
+    rng = np.random.default_rng(0)
+    labels = np.concatenate([data.batch(rng, 16, 64)[2] for _ in range(20)])
+    counts = np.bincount(labels, minlength=3)
+    assert counts[1] > 1.5 * max(counts[0], counts[2]), counts  # expected 4:1:1
+    assert counts[0] and counts[2], "the other hands must still be drawn"
+    with pytest.raises(ValueError, match="not styles of this data"):
+        training_set(TrainConfig(output=str(tmp_path), fonts=fonts, style_weights={"No Such Hand": 2.0}))
+    train(TrainConfig(output=str(tmp_path / "weighted"), steps=1, fonts=fonts, style_weights={heavy: 4.0}, **TINY))
+    assert GeneratorMeta.load(tmp_path / "weighted").recipe["style_weights"] == {heavy: 4.0}
 
 
 def test_same_seed_same_line_and_other_seeds_differ(tiny_model):

@@ -51,6 +51,9 @@ class TrainConfig:
     device: str = "auto"
     fonts: list[str] | None = None  # font files; None = every installed handwriting font
     init_from: str | None = None  # a generator folder to start from (same styles), e.g. to train longer
+    # style name -> how often it is drawn relative to the others (1.0): more steps for the hands
+    # the generator writes worst, at the cost of those it already writes well
+    style_weights: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass
@@ -60,6 +63,19 @@ class TrainingSet:
     fonts: list[HandwritingFont]
     real: list[LineSample]
     real_stretch: float = 1.0
+    style_share: np.ndarray | None = None  # probability of each style; None = uniform
+
+    def weigh(self, weights: dict[str, float]) -> None:
+        """Draw the named styles `weight` times as often as the others."""
+        names = [s.name for s in self.styles()]
+        unknown = sorted(set(weights) - set(names))
+        if unknown:
+            raise ValueError(f"style weights for {unknown}: not styles of this data ({', '.join(names)})")
+        if any(w <= 0 for w in weights.values()):
+            raise ValueError(f"style weights must be positive: {weights}")
+        if weights:
+            raw = np.asarray([weights.get(name, 1.0) for name in names], dtype=np.float64)
+            self.style_share = raw / raw.sum()
 
     @property
     def num_styles(self) -> int:
@@ -75,7 +91,8 @@ class TrainingSet:
     def batch(self, rng: np.random.Generator, size: int, width: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         conds, targets, labels = [], [], []
         for _ in range(size):
-            style = int(rng.integers(self.num_styles))
+            style = int(rng.integers(self.num_styles) if self.style_share is None
+                        else rng.choice(self.num_styles, p=self.style_share))
             if style < len(self.fonts):
                 cond, target = font_pair(self.fonts[style], rng, width)
             else:
@@ -97,9 +114,12 @@ def training_set(config: TrainConfig) -> TrainingSet:
     if config.data == "fonts":
         if not fonts:
             raise RuntimeError(missing_fonts_hint())
-        return TrainingSet(fonts, [])
-    real = load_line_folder(config.data)
-    return TrainingSet(fonts, real, plain_stretch(real))
+        data = TrainingSet(fonts, [])
+    else:
+        real = load_line_folder(config.data)
+        data = TrainingSet(fonts, real, plain_stretch(real))
+    data.weigh(config.style_weights)
+    return data
 
 
 def _device(choice: str) -> str:
