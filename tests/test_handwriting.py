@@ -115,6 +115,8 @@ def test_style_weights_draw_the_weighted_hand_more_often_and_are_recorded(tmp_pa
     assert counts[0] and counts[2], "the other hands must still be drawn"
     with pytest.raises(ValueError, match="not styles of this data"):
         training_set(TrainConfig(output=str(tmp_path), fonts=fonts, style_weights={"No Such Hand": 2.0}))
+    with pytest.raises(ValueError, match="positive numbers"):
+        training_set(TrainConfig(output=str(tmp_path), fonts=fonts, style_weights={heavy: float("nan")}))
     train(TrainConfig(output=str(tmp_path / "weighted"), steps=1, fonts=fonts, style_weights={heavy: 4.0}, **TINY))
     assert GeneratorMeta.load(tmp_path / "weighted").recipe["style_weights"] == {heavy: 4.0}
 

@@ -71,8 +71,8 @@ class TrainingSet:
         unknown = sorted(set(weights) - set(names))
         if unknown:
             raise ValueError(f"style weights for {unknown}: not styles of this data ({', '.join(names)})")
-        if any(w <= 0 for w in weights.values()):
-            raise ValueError(f"style weights must be positive: {weights}")
+        if not all(np.isfinite(w) and w > 0 for w in weights.values()):
+            raise ValueError(f"style weights must be positive numbers: {weights}")
         if weights:
             raw = np.asarray([weights.get(name, 1.0) for name in names], dtype=np.float64)
             self.style_share = raw / raw.sum()
