@@ -13,7 +13,7 @@ The shipped model's figures go to bench/results/handwriting.json and the README'
 any other --model (a training candidate) gets them in its own folder, so measuring a candidate
 never overwrites what the README cites.
 
-    python bench/bench_handwriting.py [--model models/handwriting-small] [--steps 20] [--texts 8]
+    python bench/bench_handwriting.py [--model models/handwriting-small] [--steps 20] [--texts 16]
 """
 
 from __future__ import annotations
@@ -67,7 +67,7 @@ def main() -> int:
     p.add_argument("--model", default=str(SHIPPED_MODEL))
     p.add_argument("--steps", type=int, default=GenerateConfig.steps)
     p.add_argument("--guidance-scale", type=float, default=GenerateConfig.guidance_scale)
-    p.add_argument("--texts", type=int, default=8, help=f"held-out texts to write in every style (up to {len(TEXTS)})")
+    p.add_argument("--texts", type=int, default=16, help=f"held-out texts to write in every style (up to {len(TEXTS)})")
     args = p.parse_args()
     logging.getLogger("fontTools").setLevel(logging.ERROR)
     gen = GenerateLines(GenerateConfig(texts="", output="", model=args.model, steps=args.steps,
