@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import subprocess
 import sys
@@ -18,7 +19,8 @@ from safetensors.numpy import load_file
 from pipeline.handwriting.fonts import PLAIN_FONT, discover_fonts, font_charset
 from pipeline.handwriting.generate import GenerateConfig, GenerateLines, plan_samples
 from pipeline.handwriting.model import SHIPPED_MODEL, GeneratorMeta, UNetShape
-from pipeline.handwriting.render import NO_AUGMENT, LineLayout, glyph_boxes, render_condition, render_handwriting
+from pipeline.handwriting.render import (NO_AUGMENT, SUPERSAMPLE, Augment, LineLayout, baseline_offsets, glyph_boxes,
+                                         render_condition, render_handwriting)
 from pipeline.handwriting.texts import read_texts, split_long
 from pipeline.handwriting.train import TrainConfig, train, training_set
 from schemas.page import PAGE_SCHEMA
@@ -66,6 +68,25 @@ def test_conditioning_glyphs_sit_in_the_target_hand_boxes():
         assert (ink > 0) == (not ch.isspace()), ch
     hand = render_handwriting(text, font, np.random.default_rng(0), NO_AUGMENT, width=cond.shape[1])
     assert hand.shape == cond.shape and (hand < 128).any()
+
+
+def test_baseline_wanders_smoothly_so_cursive_joins_hold():
+    """Neighbouring glyphs sit at nearly the same height (a slow wave), yet the line does move;
+    independent per-glyph jumps (the old augmentation) tore the joins of cursive hands apart."""
+    drift = dataclasses.replace(Augment(), baseline_drift=2.0, baseline_jitter=0.0)
+    text = "minimum handwriting line with joins"
+    lefts = glyph_boxes(text, LineLayout(FONTS[0].path))[:-1]
+    for seed in range(5):
+        offsets = np.asarray(baseline_offsets(text, lefts, drift, np.random.default_rng(seed)))
+        inked = np.asarray([not ch.isspace() for ch in text])
+        assert not offsets[~inked].any()
+        assert np.abs(offsets).max() <= drift.baseline_drift * SUPERSAMPLE + 1e-9
+        assert np.ptp(offsets[inked]) > 0.5 * SUPERSAMPLE  # the line does wander
+        # |sin a - sin b| <= |a - b|: a step between neighbours is bounded by the wave's slope
+        slope = 2 * np.pi * drift.baseline_drift / drift.drift_period[0]
+        steps = np.abs(np.diff(offsets[inked]))
+        assert (steps <= slope * np.diff(lefts[inked]) + 1e-9).all()
+    assert not any(baseline_offsets(text, lefts, NO_AUGMENT, np.random.default_rng(0)))
 
 
 def test_training_resumes_from_its_checkpoint_bit_for_bit(tmp_path):
