@@ -8,7 +8,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 BENCHES = ["bench_pipeline.py", "bench_ocrmypdf.py", "bench_trocr.py", "bench_lightonocr.py", "bench_index.py",
-           "bench_s3_incremental.py", "bench_handwriting.py"]
+           "bench_s3_incremental.py", "bench_augmentation.py", "bench_handwriting.py"]
 
 if __name__ == "__main__":
     failed = 0

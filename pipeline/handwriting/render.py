@@ -98,7 +98,7 @@ class Augment:
     baseline_drift: float = 0.6
     drift_period: tuple[float, float] = (120.0, 400.0)
     baseline_jitter: float = 0.2
-    # Every range below was narrowed after Tesseract read 4,000 augmented font lines: a bolder
+    # Every range below was narrowed after Tesseract read augmented font lines (bench_augmentation.py): a bolder
     # stroke fills the counters of small-bodied hands, and faint ink on dark paper with strong noise
     # is a scan's trouble, which a recognizer's own training adds cheaply; the generator's job is the hand.
     stroke: tuple[int, ...] = (0,)
