@@ -19,9 +19,8 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 import numpy as np  # noqa: E402
-import tesserocr  # noqa: E402
 
-from bench_handwriting import TESSDATA, TEXTS, recognize  # noqa: E402
+from bench_handwriting import TEXTS, line_reader, recognize  # noqa: E402
 from pipeline.handwriting.fonts import discover_fonts  # noqa: E402
 from pipeline.handwriting.render import NO_AUGMENT, Augment, render_handwriting  # noqa: E402
 from pipeline.metrics import cer  # noqa: E402
@@ -41,8 +40,7 @@ def main() -> int:
     fonts = discover_fonts()
     texts = TEXTS[: args.texts]
     overall = {}
-    with tesserocr.PyTessBaseAPI(path=TESSDATA, lang="eng+fra+deu+spa+ita+nld+pol+por",
-                                 psm=tesserocr.PSM.SINGLE_LINE) as api:
+    with line_reader() as api:
         for name, augment in VARIANTS.items():
             rng = np.random.default_rng(0)
             draws = 1 if augment == NO_AUGMENT else args.draws

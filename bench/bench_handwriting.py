@@ -54,6 +54,11 @@ AUGMENTED_DRAWS = 4
 SCALE = 2  # Tesseract reads a 32-pixel line better at twice the size; every variant gets the same
 
 
+def line_reader() -> tesserocr.PyTessBaseAPI:
+    """Tesseract in the 8 languages of the held-out texts, reading one line (a context manager)."""
+    return tesserocr.PyTessBaseAPI(path=TESSDATA, lang="eng+fra+deu+spa+ita+nld+pol+por", psm=tesserocr.PSM.SINGLE_LINE)
+
+
 def recognize(api: tesserocr.PyTessBaseAPI, line: np.ndarray) -> str:
     image = Image.fromarray(line).resize((line.shape[1] * SCALE, line.shape[0] * SCALE), Image.Resampling.LANCZOS)
     framed = Image.new("L", (image.width + 40, image.height + 40), 255)
@@ -83,7 +88,7 @@ def main() -> int:
     twins = gen.lines([t for t, _ in pairs], [s for _, s in pairs], [10_000 + i for i in range(len(pairs))])
     rng = np.random.default_rng(0)
     results: dict[str, dict] = {}
-    with tesserocr.PyTessBaseAPI(path=TESSDATA, lang="eng+fra+deu+spa+ita+nld+pol+por", psm=tesserocr.PSM.SINGLE_LINE) as api:
+    with line_reader() as api:
         for (text, s), line in zip(jobs, lines):
             style = styles[s]
             font_path = gen.fonts.get(style.font_file or "")

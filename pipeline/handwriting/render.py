@@ -98,9 +98,10 @@ class Augment:
     baseline_drift: float = 0.6
     drift_period: tuple[float, float] = (120.0, 400.0)
     baseline_jitter: float = 0.2
-    # Every range below was narrowed after Tesseract read augmented font lines (bench_augmentation.py): a bolder
-    # stroke fills the counters of small-bodied hands, and faint ink on dark paper with strong noise
-    # is a scan's trouble, which a recognizer's own training adds cheaply; the generator's job is the hand.
+    # Every range below was narrowed after Tesseract read augmented font lines
+    # (bench/bench_augmentation.py): a bolder stroke fills the counters of small-bodied hands, and
+    # faint ink on dark paper with strong noise is a scan's trouble, which a recognizer's own
+    # training adds cheaply; the generator's job is the hand.
     stroke: tuple[int, ...] = (0,)
     ink: tuple[int, int] = (0, 60)
     paper: tuple[int, int] = (225, 255)
@@ -108,8 +109,8 @@ class Augment:
     blur: tuple[float, float] = (0.0, 0.5)
 
 
-NO_AUGMENT = Augment(slant=(0.0, 0.0), baseline_drift=0.0, baseline_jitter=0.0, stroke=(0,), ink=(0, 0), paper=(255, 255),
-                     noise=(0.0, 0.0), blur=(0.0, 0.0))
+NO_AUGMENT = Augment(slant=(0.0, 0.0), baseline_drift=0.0, baseline_jitter=0.0, stroke=(0,), ink=(0, 0),
+                     paper=(255, 255), noise=(0.0, 0.0), blur=(0.0, 0.0))
 
 
 def baseline_offsets(text: str, lefts: np.ndarray, augment: Augment, rng: np.random.Generator) -> list[float]:
