@@ -19,7 +19,8 @@ from safetensors.numpy import load_file
 from pipeline.handwriting.fonts import PLAIN_FONT, discover_fonts, font_charset
 from pipeline.handwriting.generate import GenerateConfig, GenerateLines, plan_samples
 from pipeline.handwriting.model import SHIPPED_MODEL, GeneratorMeta, UNetShape
-from pipeline.handwriting.render import (NO_AUGMENT, SUPERSAMPLE, Augment, LineLayout, baseline_offsets, glyph_boxes,
+from pipeline.handwriting.render import (BODY_SHARE, LINE_HEIGHT, MAX_BODY_SHARE, MIN_X_HEIGHT, NO_AUGMENT, SUPERSAMPLE,
+                                         Augment, LineLayout, _extent, _font, _x_height, baseline_offsets, glyph_boxes,
                                          render_condition, render_handwriting)
 from pipeline.handwriting.texts import read_texts, split_long
 from pipeline.handwriting.train import TrainConfig, train, training_set
@@ -68,6 +69,25 @@ def test_conditioning_glyphs_sit_in_the_target_hand_boxes():
         assert (ink > 0) == (not ch.isspace()), ch
     hand = render_handwriting(text, font, np.random.default_rng(0), NO_AUGMENT, width=cond.shape[1])
     assert hand.shape == cond.shape and (hand < 128).any()
+
+
+def test_every_hand_fits_the_line_and_small_bodied_hands_are_drawn_larger():
+    """No ascender or descender is cut off; a hand whose lower case would be tiny at the common
+    size (a school cursive's tall loops) grows until its x-height is readable or the line is full."""
+    canvas = LINE_HEIGHT * SUPERSAMPLE
+    grown = 0
+    for f in FONTS:
+        font, baseline = _font(f.path)
+        top, bottom = _extent(font)
+        assert baseline + top >= 0 and baseline + bottom <= canvas, f.name
+        if bottom - top > BODY_SHARE * canvas:  # larger than the common size: only to reach MIN_X_HEIGHT
+            grown += 1
+            assert _x_height(font.font_variant(size=font.size - 1)) < MIN_X_HEIGHT * SUPERSAMPLE, f.name
+            assert bottom - top <= MAX_BODY_SHARE * canvas
+        else:
+            assert _x_height(font) >= MIN_X_HEIGHT * SUPERSAMPLE, f.name
+    if any(f.name == "Ecolier-court" for f in FONTS):
+        assert grown  # its x-height is 4.5 px at the common size
 
 
 def test_baseline_wanders_smoothly_so_cursive_joins_hold():

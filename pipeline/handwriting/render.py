@@ -21,6 +21,11 @@ SUPERSAMPLE = 2  # glyphs are drawn at twice the size, then reduced (anti-aliasi
 WIDTH_MULTIPLE = 8  # the UNet halves the width three times
 MARGIN = 6  # blank pixels left and right of the text
 BODY_SHARE = 0.78  # share of the line height from the tallest ascender to the lowest descender
+# A hand whose x-height would be under MIN_X_HEIGHT output pixels at BODY_SHARE (a school
+# cursive's tall loops, Ecolier-court: 4.5 px) is drawn larger, up to MAX_BODY_SHARE: at 4.5 px
+# the generator blurs its hairline letters into an unreadable band.
+MIN_X_HEIGHT = 6.0
+MAX_BODY_SHARE = 0.97
 _PROBE = "ÁÉHbdfghjklpqyÇ|"
 
 
@@ -32,17 +37,37 @@ class LineLayout:
     stretch: float = 1.0
 
 
+def _extent(font: ImageFont.FreeTypeFont) -> tuple[int, int]:
+    """Top and bottom of the tallest ascender and lowest descender, relative to the baseline."""
+    top, bottom = font.getbbox(_PROBE, anchor="ls")[1::2]
+    return top, bottom
+
+
+def _span(font: ImageFont.FreeTypeFont) -> int:
+    top, bottom = _extent(font)
+    return bottom - top
+
+
+def _x_height(font: ImageFont.FreeTypeFont) -> int:
+    return -font.getbbox("x", anchor="ls")[1]
+
+
 @lru_cache(maxsize=64)
 def _font(path: str) -> tuple[ImageFont.FreeTypeFont, int]:
-    """The font at the size that fills BODY_SHARE of a supersampled line, and its baseline."""
+    """The font at the size that fills BODY_SHARE of a supersampled line (more for a hand with
+    a small x-height, see MIN_X_HEIGHT), and its baseline."""
     canvas = LINE_HEIGHT * SUPERSAMPLE
     size = canvas
-    while size > 4:
-        font = ImageFont.truetype(path, size)
-        top, bottom = font.getbbox(_PROBE, anchor="ls")[1::2]
-        if bottom - top <= BODY_SHARE * canvas:
-            break
+    font = ImageFont.truetype(path, size)
+    while size > 4 and _span(font) > BODY_SHARE * canvas:
         size -= 1
+        font = ImageFont.truetype(path, size)
+    while _x_height(font) < MIN_X_HEIGHT * SUPERSAMPLE:
+        larger = ImageFont.truetype(path, size + 1)
+        if _span(larger) > MAX_BODY_SHARE * canvas:
+            break
+        size, font = size + 1, larger
+    top, bottom = _extent(font)
     baseline = round((canvas - (bottom - top)) / 2 - top)
     return font, baseline
 
