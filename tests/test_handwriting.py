@@ -139,7 +139,9 @@ def test_training_continues_from_a_generator_and_refuses_other_fonts(tiny_model,
     same = _weights(tmp_path / "same")
     assert all(np.array_equal(start[k], same[k]) for k in start)
     assert GeneratorMeta.load(tmp_path / "same").recipe["continued_from"]["recipe"]["steps"] == 4
-    assert GeneratorMeta.load(tmp_path / "same").recipe["augment"] == json.loads(json.dumps(dataclasses.asdict(Augment())))
+    recipe = GeneratorMeta.load(tmp_path / "same").recipe
+    assert recipe["augment"] == json.loads(json.dumps(dataclasses.asdict(Augment())))
+    assert recipe["sizing"]["min_x_height"] == MIN_X_HEIGHT and recipe["sizing"]["body_share"] == BODY_SHARE
     train(TrainConfig(output=str(tmp_path / "more"), steps=2, fonts=fonts, init_from=str(tiny_model), **TINY))
     assert any(not np.array_equal(start[k], v) for k, v in _weights(tmp_path / "more").items())
     with pytest.raises(ValueError, match="trained on styles"):

@@ -72,6 +72,12 @@ def _font(path: str) -> tuple[ImageFont.FreeTypeFont, int]:
     return font, baseline
 
 
+def sizing() -> dict[str, float]:
+    """The rule that sizes each hand in the line, for a generator's recipe (it changed once)."""
+    return {"line_height": LINE_HEIGHT, "body_share": BODY_SHARE, "min_x_height": MIN_X_HEIGHT,
+            "max_body_share": MAX_BODY_SHARE}
+
+
 def padded_width(width: float) -> int:
     return max(WIDTH_MULTIPLE, math.ceil(width / WIDTH_MULTIPLE) * WIDTH_MULTIPLE)
 

@@ -25,7 +25,7 @@ from pipeline.devices import set_torch_threads
 from pipeline.handwriting.fonts import PLAIN_FONT, HandwritingFont, discover_fonts, missing_fonts_hint
 from pipeline.handwriting.model import (GeneratorMeta, Style, UNetShape, build_unet, check_model_folder, save_generator,
                                         training_scheduler)
-from pipeline.handwriting.render import Augment, line_width, LineLayout
+from pipeline.handwriting.render import Augment, LineLayout, line_width, sizing
 from pipeline.handwriting.training_data import LineSample, font_pair, load_line_folder, plain_stretch, real_pair, to_tensor_range
 
 log = logging.getLogger("augment")
@@ -240,6 +240,7 @@ def train(config: TrainConfig) -> Path:
         earlier = GeneratorMeta.load(config.init_from).recipe
         recipe["continued_from"] = {"folder": Path(config.init_from).name, "recipe": earlier}
     recipe["augment"] = asdict(Augment())  # what the font targets were drawn with (it has changed between legs)
+    recipe["sizing"] = sizing()  # and at what size
     recipe["final_loss"] = float(np.mean(losses[-100:])) if losses else None
     save_generator(output, unet.cpu(), GeneratorMeta(styles=data.styles(), recipe=recipe))
     print(f"augment: generator written to {output}", flush=True)
