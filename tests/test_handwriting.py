@@ -18,9 +18,9 @@ from safetensors.numpy import load_file
 
 from pipeline.handwriting.fonts import PLAIN_FONT, discover_fonts, font_charset
 from pipeline.handwriting.generate import GenerateConfig, GenerateLines, plan_samples
-from pipeline.handwriting.model import SHIPPED_MODEL, GeneratorMeta, UNetShape
+from pipeline.handwriting.model import SHIPPED_MODEL, GeneratorMeta, Style, UNetShape, layout_for
 from pipeline.handwriting.render import (BODY_SHARE, LINE_HEIGHT, MAX_BODY_SHARE, MIN_X_HEIGHT, NO_AUGMENT, SUPERSAMPLE,
-                                         Augment, LineLayout, _extent, _font, _x_height, baseline_offsets, glyph_boxes,
+                                         Augment, LineLayout, _extent, _font, _span, _x_height, baseline_offsets, glyph_boxes,
                                          render_condition, render_handwriting)
 from pipeline.handwriting.texts import read_texts, split_long
 from pipeline.handwriting.train import TrainConfig, train, training_set
@@ -88,6 +88,25 @@ def test_every_hand_fits_the_line_and_small_bodied_hands_are_drawn_larger():
             assert _x_height(font) >= MIN_X_HEIGHT * SUPERSAMPLE, f.name
     if any(f.name == "Ecolier-court" for f in FONTS):
         assert grown  # its x-height is 4.5 px at the common size
+
+
+def test_a_generator_lays_out_lines_by_the_sizing_rule_it_was_trained_with():
+    """A generator from before the small-x-height growth gets its old, smaller glyph boxes (its
+    conditioning images would otherwise be wider than anything it saw); a current one the grown."""
+    grown = [f for f in FONTS if _x_height(_font(f.path, 0.0)[0]) < MIN_X_HEIGHT * SUPERSAMPLE]
+    if not grown:
+        pytest.skip("no installed hand has a small x-height")
+    hand = grown[0]
+    style = Style(hand.name, Path(hand.path).name, 1.0, "".join(sorted(hand.charset)))
+    old, new = GeneratorMeta([style]), GeneratorMeta([style], recipe={"sizing": {"min_x_height": MIN_X_HEIGHT}})
+    assert old.min_x_height == 0.0 and new.min_x_height == MIN_X_HEIGHT
+    fonts = {style.font_file: hand.path}
+    text = "minimum wages"
+    old_boxes = glyph_boxes(text, layout_for(style, fonts, old.min_x_height))
+    new_boxes = glyph_boxes(text, layout_for(style, fonts, new.min_x_height))
+    assert old_boxes[-1] < new_boxes[-1]
+    assert np.allclose(old_boxes, glyph_boxes(text, LineLayout(hand.path, min_x_height=0.0)))
+    assert _span(_font(hand.path, 0.0)[0]) <= BODY_SHARE * LINE_HEIGHT * SUPERSAMPLE
 
 
 def test_baseline_wanders_smoothly_so_cursive_joins_hold():

@@ -113,7 +113,7 @@ class GenerateLines:
 
     def _layout(self, style_id: int) -> LineLayout:
         """Glyph boxes of a style ("any hand" uses the first style's)."""
-        return layout_for(self.meta.styles[style_id % len(self.meta.styles)], self.fonts)
+        return layout_for(self.meta.styles[style_id % len(self.meta.styles)], self.fonts, self.meta.min_x_height)
 
     def _width(self, text: str, style_id: int) -> int:
         width = line_width(text, self._layout(style_id))

@@ -44,6 +44,12 @@ class GeneratorMeta:
         return len(self.styles)
 
     @property
+    def min_x_height(self) -> float:
+        """The sizing rule the generator was trained with; one from before the rule was
+        recorded never grew a hand (0)."""
+        return float(self.recipe.get("sizing", {}).get("min_x_height", 0.0))
+
+    @property
     def charset(self) -> frozenset[str]:
         return frozenset("".join(s.charset for s in self.styles))
 
@@ -57,11 +63,12 @@ class GeneratorMeta:
                    recipe=raw.get("recipe", {}))
 
 
-def layout_for(style: Style, font_dirs: dict[str, str]) -> LineLayout:
-    """Glyph boxes of a style: its own font when installed, else the plain font stretched."""
+def layout_for(style: Style, font_dirs: dict[str, str], min_x_height: float) -> LineLayout:
+    """Glyph boxes of a style: its own font when installed (sized by the generator's rule, see
+    GeneratorMeta.min_x_height), else the plain font stretched."""
     path = font_dirs.get(style.font_file or "")
     if path:
-        return LineLayout(path)
+        return LineLayout(path, min_x_height=min_x_height)
     return LineLayout(PLAIN_FONT, style.stretch)
 
 

@@ -35,6 +35,9 @@ class LineLayout:
 
     font_path: str
     stretch: float = 1.0
+    # the hand is grown to this x-height (see MIN_X_HEIGHT); a generator lays out its lines by
+    # the rule it was trained with, and 0 (never grown) is the rule before growth existed
+    min_x_height: float = MIN_X_HEIGHT
 
 
 def _extent(font: ImageFont.FreeTypeFont) -> tuple[int, int]:
@@ -53,16 +56,16 @@ def _x_height(font: ImageFont.FreeTypeFont) -> int:
 
 
 @lru_cache(maxsize=64)
-def _font(path: str) -> tuple[ImageFont.FreeTypeFont, int]:
-    """The font at the size that fills BODY_SHARE of a supersampled line (more for a hand with
-    a small x-height, see MIN_X_HEIGHT), and its baseline."""
+def _font(path: str, min_x_height: float = MIN_X_HEIGHT) -> tuple[ImageFont.FreeTypeFont, int]:
+    """The font at the size that fills BODY_SHARE of a supersampled line (more for a hand whose
+    x-height is under `min_x_height`, see MIN_X_HEIGHT), and its baseline."""
     canvas = LINE_HEIGHT * SUPERSAMPLE
     size = canvas
     font = ImageFont.truetype(path, size)
     while size > 4 and _span(font) > BODY_SHARE * canvas:
         size -= 1
         font = ImageFont.truetype(path, size)
-    while _x_height(font) < MIN_X_HEIGHT * SUPERSAMPLE:
+    while _x_height(font) < min_x_height * SUPERSAMPLE:
         larger = ImageFont.truetype(path, size + 1)
         if _span(larger) > MAX_BODY_SHARE * canvas:
             break
@@ -84,7 +87,7 @@ def padded_width(width: float) -> int:
 
 def glyph_boxes(text: str, layout: LineLayout) -> np.ndarray:
     """x of each glyph boundary (len(text) + 1 values) in supersampled pixels."""
-    font, _ = _font(layout.font_path)
+    font, _ = _font(layout.font_path, layout.min_x_height)
     advances = [font.getlength(text[:i]) for i in range(len(text) + 1)]
     return MARGIN * SUPERSAMPLE + np.asarray(advances) * layout.stretch
 
