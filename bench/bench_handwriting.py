@@ -13,7 +13,11 @@ The shipped model's figures go to bench/results/handwriting.json and the README'
 any other --model (a training candidate) gets them in its own folder, so measuring a candidate
 never overwrites what the README cites.
 
-    python bench/bench_handwriting.py [--model models/handwriting-small] [--steps 20] [--texts 16]
+    python bench/bench_handwriting.py [--model models/handwriting-small] [--steps 20] [--texts 16] [--seed 0]
+
+--seed N draws every generated line (and augmented font) from other seeds: the same lines
+measured again, to see how much of a figure is the draw; its results get a -seedN suffix
+and it draws no sample sheet.
 """
 
 from __future__ import annotations
@@ -73,6 +77,7 @@ def main() -> int:
     p.add_argument("--steps", type=int, default=GenerateConfig.steps)
     p.add_argument("--guidance-scale", type=float, default=GenerateConfig.guidance_scale)
     p.add_argument("--texts", type=int, default=16, help=f"held-out texts to write in every style (up to {len(TEXTS)})")
+    p.add_argument("--seed", type=int, default=0, help="first seed of the generated lines (row i: seed + i)")
     args = p.parse_args()
     logging.getLogger("fontTools").setLevel(logging.ERROR)
     gen = GenerateLines(GenerateConfig(texts="", output="", model=args.model, steps=args.steps,
@@ -82,11 +87,11 @@ def main() -> int:
     # every text in every style that has its glyphs
     jobs = [(t, s) for t in texts for s in range(len(styles)) if set(t) <= set(styles[s].charset)]
     started = time.perf_counter()
-    lines = gen.lines([t for t, _ in jobs], [s for _, s in jobs], list(range(len(jobs))))
+    lines = gen.lines([t for t, _ in jobs], [s for _, s in jobs], [args.seed + i for i in range(len(jobs))])
     elapsed = time.perf_counter() - started
     pairs = jobs[: len(styles)]  # one text per style, drawn again with other seeds
-    twins = gen.lines([t for t, _ in pairs], [s for _, s in pairs], [10_000 + i for i in range(len(pairs))])
-    rng = np.random.default_rng(0)
+    twins = gen.lines([t for t, _ in pairs], [s for _, s in pairs], [args.seed + 10_000 + i for i in range(len(pairs))])
+    rng = np.random.default_rng(args.seed)
     results: dict[str, dict] = {}
     with line_reader() as api:
         for (text, s), line in zip(jobs, lines):
@@ -111,7 +116,7 @@ def main() -> int:
                  "share_pixels_differing_by_32": round(float(np.mean([(d > 32).mean() for d in diff])), 3),
                  "identical_pairs": int(sum(not d.any() for d in diff))}
     report = {
-        "model": args.model, "steps": args.steps, "guidance_scale": args.guidance_scale, "lines": len(jobs),
+        "model": args.model, "seed": args.seed, "steps": args.steps, "guidance_scale": args.guidance_scale, "lines": len(jobs),
         "cer": overall, "ratio_generated_to_font": round(overall["generated"] / max(overall["font"], 1e-9), 2),
         "ratio_generated_to_font_augmented": round(overall["generated"] / max(overall["font_augmented"], 1e-9), 2),
         # the plain font is read perfectly, so this ratio is often undefined
@@ -128,6 +133,14 @@ def main() -> int:
               f"  plain {row['plain']}")
     print(f"diversity: {diversity}")
     print(f"throughput: {report['lines_per_s_cpu']} lines/s on CPU at {args.steps} steps, guidance {args.guidance_scale}")
+    shipped = Path(args.model).resolve() == SHIPPED_MODEL.resolve()
+    suffix = f"-seed{args.seed}" if args.seed else ""
+    json_path = ROOT / "bench" / "results" / f"handwriting{suffix}.json" if shipped else Path(args.model) / f"bench{suffix}.json"
+    json_path.parent.mkdir(parents=True, exist_ok=True)
+    json_path.write_text(json.dumps(report, indent=1, ensure_ascii=False))
+    print(f"results: {json_path}")
+    if args.seed:  # the sheet shows the model, not one draw: only the default run writes it
+        return 0
     sheet_lines = []
     for s in range(len(styles)):
         sample = "Reçu de Madame Dupré, 12 März 1921" if set("Reçu de Madame Dupré, 12 März 1921") <= set(styles[s].charset) \
@@ -135,14 +148,9 @@ def main() -> int:
         sheet_lines += gen.lines([sample, sample], [s, s], [s, 100 + s])
     width = max(line.shape[1] for line in sheet_lines)
     sheet = np.vstack([np.pad(line, ((2, 2), (4, width - line.shape[1] + 4)), constant_values=255) for line in sheet_lines])
-    shipped = Path(args.model).resolve() == SHIPPED_MODEL.resolve()
     sheet_path = ROOT / "docs" / "handwriting_samples.png" if shipped else Path(args.model) / "samples.png"
-    json_path = ROOT / "bench" / "results" / "handwriting.json" if shipped else Path(args.model) / "bench.json"
-    for path in (sheet_path, json_path):
-        path.parent.mkdir(parents=True, exist_ok=True)
     Image.fromarray(sheet).save(sheet_path)
-    json_path.write_text(json.dumps(report, indent=1, ensure_ascii=False))
-    print(f"sample sheet: {sheet_path}\nresults: {json_path}")
+    print(f"sample sheet: {sheet_path}")
     return 0
 
 
