@@ -23,7 +23,7 @@ import numpy as np  # noqa: E402
 from bench_handwriting import TEXTS, line_reader, recognize  # noqa: E402
 from pipeline.handwriting.fonts import discover_fonts  # noqa: E402
 from pipeline.handwriting.render import NO_AUGMENT, Augment, render_handwriting  # noqa: E402
-from pipeline.metrics import cer  # noqa: E402
+from pipeline.quality.metrics import cer  # noqa: E402
 
 # legs 0-3 of models/handwriting-small drew their targets with this
 FIRST = Augment(baseline_drift=0.0, baseline_jitter=1.2, stroke=(0, 0, 1), ink=(0, 90), paper=(215, 255),

@@ -40,7 +40,7 @@ from pipeline.handwriting.fonts import PLAIN_FONT, HandwritingFont  # noqa: E402
 from pipeline.handwriting.generate import GenerateConfig, GenerateLines  # noqa: E402
 from pipeline.handwriting.model import SHIPPED_MODEL  # noqa: E402
 from pipeline.handwriting.render import NO_AUGMENT, Augment, LineLayout, render_condition, render_handwriting  # noqa: E402
-from pipeline.metrics import cer  # noqa: E402
+from pipeline.quality.metrics import cer  # noqa: E402
 
 # Held out: none of these lines is in the training phrases.
 TEXTS = [

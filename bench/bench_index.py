@@ -20,8 +20,8 @@ sys.path.insert(0, str(ROOT))
 
 import pyarrow.parquet as pq  # noqa: E402
 
-from pipeline import search_index  # noqa: E402
-from pipeline.records import new_row, to_table  # noqa: E402
+from pipeline.downstream import search_index  # noqa: E402
+from pipeline.run.records import new_row, to_table  # noqa: E402
 from schemas import PAGE_SCHEMA  # noqa: E402
 from tests.corpus import PARAGRAPHS  # noqa: E402
 

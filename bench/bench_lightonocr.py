@@ -22,8 +22,8 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
 
 
-from pipeline.config import DigitizeConfig, EngineConfig, RenderConfig, TextLayerConfig  # noqa: E402
-from pipeline.documents import open_document  # noqa: E402
+from pipeline.run.config import DigitizeConfig, EngineConfig, RenderConfig, TextLayerConfig  # noqa: E402
+from pipeline.page.documents import open_document  # noqa: E402
 from pipeline.engines.lightonocr import LightOnOCREngine  # noqa: E402
 from tests.corpus import page_text, write_born_digital_pdf  # noqa: E402
 from tests.tiny_models import CHAT_TEMPLATE, LIGHTON_SPECIALS, _tokenizer  # noqa: E402
@@ -87,7 +87,7 @@ def main() -> int:
     import ray
 
     from connectors import discover
-    from pipeline.ray_job import run_pipeline
+    from pipeline.run.ray_job import run_pipeline
 
     ray.init(include_dashboard=False, runtime_env={"env_vars": {"PYTHONPATH": str(ROOT)}})
 

@@ -1,6 +1,6 @@
 """Issue-2 benchmarks, each a ratio measured side by side in one run.
 
-1. render: the prepare stage's pages/s vs a raw PyMuPDF get_pixmap loop on the same PDF.
+1. render: the route stage's pages/s vs a raw PyMuPDF get_pixmap loop on the same PDF.
 2. pipeline: the whole Ray pipeline with the tesseract engine vs the same Tesseract calls in a
    plain two-process loop, on the same scanned pages.
 3. memory: peak memory (summed PSS of the job's process tree) for a 2,000-page vs a 200-page PDF.
@@ -29,10 +29,10 @@ os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
 import pymupdf  # noqa: E402
 import pyarrow.dataset as pads  # noqa: E402
 
-from pipeline.config import DigitizeConfig, TextLayerConfig  # noqa: E402
-from pipeline.documents import RenderSpec  # noqa: E402
-from pipeline.prepare import PreparePages  # noqa: E402
-from pipeline.records import REF_SCHEMA, new_row, to_table  # noqa: E402
+from pipeline.run.config import DigitizeConfig, TextLayerConfig  # noqa: E402
+from pipeline.page.documents import RenderSpec  # noqa: E402
+from pipeline.run.route import RoutePages  # noqa: E402
+from pipeline.run.records import REF_SCHEMA, new_row, to_table  # noqa: E402
 from tests.corpus import page_text, rasterize_pdf, write_born_digital_pdf, write_scanned_pdf  # noqa: E402
 
 TESSDATA = "/usr/share/tesseract-ocr/5/tessdata/"
@@ -66,9 +66,9 @@ def bench_render(pdf: Path, repeats: int = 3) -> dict:
         """as_tables: the render-task layout (GPU actors), Arrow tables in and out; else what a
         CPU actor runs (RenderAndRecognize): rows in, rows out."""
         started = time.perf_counter()
-        stage = PreparePages(cfg, RenderSpec(mode="L"))
+        stage = RoutePages(cfg, RenderSpec(mode="L"))
         for batch in batches:
-            out = stage(batch) if as_tables else stage.prepare_rows(batch.to_pylist())
+            out = stage(batch) if as_tables else stage.route_rows(batch.to_pylist())
             assert len(out) == batch.num_rows
         return time.perf_counter() - started
 
@@ -111,7 +111,7 @@ def _plain_loop(scan: Path, n: int) -> float:
 
 def _pipeline(scan: Path, out: Path, run_id: str) -> float:
     from connectors import discover
-    from pipeline.ray_job import run_pipeline
+    from pipeline.run.ray_job import run_pipeline
 
     cfg = DigitizeConfig(input=str(scan), output=str(out), run_id=run_id, text_layer=TextLayerConfig(mode="ocr"))
     started = time.perf_counter()
@@ -131,7 +131,7 @@ def bench_pipeline(scan: Path, small_scan: Path, out: Path, repeats: int = 3) ->
     """
     import ray
 
-    from pipeline.ray_job import start_local_ray
+    from pipeline.run.ray_job import start_local_ray
 
     n, k = pymupdf.open(scan).page_count, pymupdf.open(small_scan).page_count
     t0 = time.perf_counter()

@@ -25,8 +25,8 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
 
 from connectors import discover  # noqa: E402
-from pipeline import ledger  # noqa: E402
-from pipeline.config import DigitizeConfig  # noqa: E402
+from pipeline.run import ledger  # noqa: E402
+from pipeline.run.config import DigitizeConfig  # noqa: E402
 from tests.corpus import page_text, write_born_digital_pdf  # noqa: E402
 from tests.s3_server import seaweed  # noqa: E402
 
@@ -34,7 +34,7 @@ from tests.s3_server import seaweed  # noqa: E402
 def bench_s3_vs_local(tmp: Path, docs: int) -> dict:
     import ray
 
-    from pipeline.ray_job import run_pipeline, start_local_ray
+    from pipeline.run.ray_job import run_pipeline, start_local_ray
 
     local = tmp / "corpus"
     local.mkdir()

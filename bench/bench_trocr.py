@@ -24,8 +24,8 @@ sys.path.insert(0, str(ROOT))
 
 from PIL import Image  # noqa: E402
 
-from pipeline.config import EngineConfig, RenderConfig  # noqa: E402
-from pipeline.documents import RenderSpec, open_document  # noqa: E402
+from pipeline.run.config import EngineConfig, RenderConfig  # noqa: E402
+from pipeline.page.documents import RenderSpec, open_document  # noqa: E402
 from pipeline.engines import PageImage  # noqa: E402
 from pipeline.engines.trocr import TrOCREngine  # noqa: E402
 from tests.corpus import page_text, write_born_digital_pdf  # noqa: E402

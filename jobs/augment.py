@@ -19,16 +19,12 @@ import sys
 import time
 from dataclasses import asdict
 
-REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-if REPO_ROOT not in sys.path:
-    sys.path.insert(0, REPO_ROOT)
-
-from connectors import is_remote  # noqa: E402
-from connectors.filesystem import filesystem, join  # noqa: E402
-from jobs.digitize import init_ray  # noqa: E402  (sets the loopback default for a local Ray)
-from pipeline.handwriting.generate import GenerateConfig  # noqa: E402
-from pipeline.handwriting.model import SAMPLERS, SHIPPED_MODEL  # noqa: E402
-from pipeline.handwriting.train import TrainConfig  # noqa: E402
+from connectors import is_remote
+from connectors.filesystem import filesystem, join
+from jobs.digitize import init_ray  # importing it sets the loopback default for a local Ray
+from pipeline.handwriting.generate import GenerateConfig
+from pipeline.handwriting.model import SAMPLERS, SHIPPED_MODEL
+from pipeline.handwriting.train import TrainConfig
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -115,7 +111,7 @@ def resolve_style(config: GenerateConfig, model_dir: str) -> tuple[str, int | No
         from pipeline.handwriting.personalize import personalize
 
         print(f"augment: learning the style of {config.style} ({config.style_steps} steps)", flush=True)
-        return personalize(model_dir, config.style, os.path.join(REPO_ROOT, "out", "styles", os.path.basename(
+        return personalize(model_dir, config.style, os.path.join("out", "styles", os.path.basename(
                            os.path.normpath(config.style))),
                            steps=config.style_steps, seed=config.seed)
     names = [s.name for s in GeneratorMeta.load(model_dir).styles]
@@ -153,7 +149,7 @@ def run_generate(args: argparse.Namespace) -> int:
         print("augment: nothing to generate", flush=True)
         return 0
     print(f"augment: generating {len(plan.rows)} line(s) from {len(texts)} text line(s), model {model_dir}", flush=True)
-    from pipeline.ray_job import run_generate as generate_on_ray
+    from pipeline.handwriting.ray_job import run_generate as generate_on_ray
 
     init_ray(args.address)
     generate_on_ray(config, plan.rows, model_dir)

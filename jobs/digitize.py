@@ -16,20 +16,17 @@ import os
 import sys
 import time
 from datetime import datetime, timezone
+from typing import get_args
 
 # A local single-node Ray (no cluster address) stays on loopback: Ray would otherwise bind
 # its services to the machine's network address.
 if not os.environ.get("RAY_ADDRESS"):
     os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
 
-REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-if REPO_ROOT not in sys.path:
-    sys.path.insert(0, REPO_ROOT)
-
-from connectors import S3AccessError, configure_s3, discover, is_remote  # noqa: E402
-from pipeline.config import DigitizeConfig, EngineConfig, RenderConfig, TextLayerConfig  # noqa: E402
-from pipeline.calibration import for_run as calibration_for_run  # noqa: E402
-from pipeline.engines import ENGINES, EngineLoadError, engine_class  # noqa: E402
+from connectors import S3AccessError, configure_s3, discover, is_remote
+from pipeline.run.config import DigitizeConfig, EngineConfig, GpuMode, RenderConfig, TextLayerConfig, TextLayerMode
+from pipeline.quality.calibration import for_run as calibration_for_run
+from pipeline.engines import ENGINES, EngineLoadError, engine_class
 
 log = logging.getLogger("digitize")
 
@@ -38,32 +35,32 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     p.add_argument("--input", required=True, help="folder (recursive), file, glob, or a .txt list of paths")
     p.add_argument("--output", required=True, help="output folder: pages/, review/ and runs/ are written inside")
-    p.add_argument("--engine", default="tesseract", choices=sorted(ENGINES))
+    p.add_argument("--engine", default=EngineConfig.name, choices=sorted(ENGINES))
     p.add_argument("--model", default=None, help="hub id or local folder, for model engines")
-    p.add_argument("--languages", default="eng", help="comma-separated Tesseract language codes")
-    p.add_argument("--dpi", type=int, default=300)
-    p.add_argument("--text-layer", default="auto", choices=["auto", "ocr", "only"])
-    p.add_argument("--review-threshold", type=float, default=0.80)
-    p.add_argument("--batch-size", type=int, default=8, help="pages (or lines, for TrOCR) per engine call")
+    p.add_argument("--languages", default=",".join(EngineConfig.languages), help="comma-separated Tesseract language codes")
+    p.add_argument("--dpi", type=int, default=RenderConfig.dpi)
+    p.add_argument("--text-layer", default=TextLayerConfig.mode, choices=list(get_args(TextLayerMode)))
+    p.add_argument("--review-threshold", type=float, default=DigitizeConfig.review_threshold)
+    p.add_argument("--batch-size", type=int, default=EngineConfig.batch_size, help="pages (or lines, for TrOCR) per engine call")
     p.add_argument("--workers", type=int, default=None, help="recognizer actors (default: from the cluster)")
     p.add_argument("--run-id", default=None, help="default: UTC timestamp; re-using one replaces that run")
     p.add_argument("--limit", type=int, default=None, help="process only the first N documents")
     p.add_argument("--max-pixels", type=int, default=RenderConfig.max_pixels)
-    p.add_argument("--num-beams", type=int, default=1)
-    p.add_argument("--max-new-tokens", type=int, default=256)
+    p.add_argument("--num-beams", type=int, default=EngineConfig.num_beams)
+    p.add_argument("--max-new-tokens", type=int, default=EngineConfig.max_new_tokens)
     p.add_argument("--quantize", choices=["int8"], default=None, help="dynamic int8 quantization for CPU-only sites")
     p.add_argument("--sampling", action="store_true", help="sample as the LightOnOCR model card says (temperature 0.2, top-p 0.9); default greedy")
     p.add_argument("--dtype", choices=["float32", "bfloat16", "float16"], default=None, help="model dtype (default: by hardware)")
     p.add_argument("--emit-embeddings", action="store_true", help="pooled encoder embeddings per line and page")
-    p.add_argument("--gpu", choices=["auto", "always", "never"], default="auto",
+    p.add_argument("--gpu", choices=list(get_args(GpuMode)), default=DigitizeConfig.gpu,
                    help="model engines: auto uses GPUs the cluster has now; always asks for them (autoscaling clusters)")
     p.add_argument("--address", default=None, help="Ray address (default: RAY_ADDRESS, else a local Ray)")
     p.add_argument("--s3-endpoint", default=None, help="S3-compatible endpoint URL (default: AWS_ENDPOINT_URL); credentials come from the AWS chain")
     p.add_argument("--incremental", action="store_true", help="process only documents new or changed since the ledger's last run")
-    p.add_argument("--calibration", default="auto",
+    p.add_argument("--calibration", default=DigitizeConfig.calibration,
                    help="page confidence calibration: auto (the engine's shipped fit: confidence = P(CER <= 5 %%)), none (the "
                         "engine's raw score), or a JSON from jobs/evaluate.py --fit-calibration")
-    p.add_argument("--rows-per-file", type=int, default=200, help="pages per Parquet file (also the most a killed run redoes per file)")
+    p.add_argument("--rows-per-file", type=int, default=DigitizeConfig.rows_per_file, help="pages per Parquet file (also the most a killed run redoes per file)")
     return p.parse_args(argv)
 
 
@@ -114,7 +111,7 @@ def build_config(args: argparse.Namespace) -> DigitizeConfig:
 def init_ray(address: str | None) -> None:
     import ray
 
-    from pipeline.ray_job import start_local_ray
+    from pipeline.run.ray_job import start_local_ray
 
     address = address or os.environ.get("RAY_ADDRESS")
     if ray.is_initialized():  # embedded use (tests, notebooks): keep the caller's Ray
@@ -148,7 +145,7 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     if config.limit is not None:
         sources = sources[: config.limit]
-    from pipeline import ledger
+    from pipeline.run import ledger
 
     known: dict[str, dict] = {}
     listed = len(sources)
@@ -162,8 +159,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"digitize: incremental: {len(sources)} of {listed} document(s) new or changed", flush=True)
     print(f"digitize: {len(sources)} document(s) from {config.input}, engine {config.engine.name}, run {config.run_id}", flush=True)
 
-    from pipeline.outputs import doc_ids, format_summary, summarize, write_review, write_summary
-    from pipeline.ray_job import run_pipeline
+    from pipeline.run.outputs import doc_ids, format_summary, summarize, write_review, write_summary
+    from pipeline.run.ray_job import run_pipeline
 
     init_ray(args.address)
     pages = run_pipeline(config, sources)

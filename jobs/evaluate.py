@@ -11,20 +11,19 @@ route is reported separately. Writes REPORT/report.json, report.md and cer_vs_co
 from __future__ import annotations
 
 import argparse
-import os
 import shutil
 import sys
 import time
-from statistics import fmean
 from pathlib import Path
 
-REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, REPO_ROOT)
-
-from jobs import digitize  # noqa: E402
-from pipeline.calibration import Calibration, default_path, fit, reliability  # noqa: E402
-from pipeline.evaluation import BAD_PAGE_CER, aggregate, confidence_report, discover_items, score, truth_problem, write_report  # noqa: E402
-from pipeline.pages_reader import iter_pages  # noqa: E402
+from jobs import digitize
+from pipeline.quality.calibration import Calibration, default_path, fit
+from pipeline.quality.confidence import calibration_effect
+from pipeline.quality.items import discover_items
+from pipeline.quality.report import write_report
+from pipeline.quality.scored import BAD_PAGE_CER, aggregate, score
+from pipeline.quality.truth import truth_problem
+from pipeline.run.pages_reader import iter_pages
 
 
 def _run(files: list[str], out: Path, run_id: str, extra: list[str]) -> dict[tuple[str, int], dict]:
@@ -41,38 +40,6 @@ def _run(files: list[str], out: Path, run_id: str, extra: list[str]) -> dict[tup
     return {(r["source_uri"], r["page"]): r for r in rows}
 
 
-WORDS_RIGHT_BOW_F1 = 0.85
-
-
-def calibration_effect(calibration: Calibration, scored: list, page_rows: list[dict], path: str) -> dict:
-    """The raw score and the calibrated one side by side: ranking (AUROC, routing) and whether
-    the values mean what they say (reliability per bin, Brier score)."""
-    calibrated = {id(s): calibration.confidence(r) for s, r in zip(scored, page_rows) if s.confidence is not None}
-    usable = [s for s in scored if id(s) in calibrated]
-    bad = [s.cer > calibration.bad_page_cer for s in usable]
-
-    def brier(conf: list[float]) -> float:
-        return float(sum((1 - c - b) ** 2 for c, b in zip(conf, bad)) / max(1, len(bad)))
-
-    raw = [min(1.0, max(0.0, s.confidence)) for s in usable]
-    cal = [calibrated[id(s)] for s in usable]
-    by_category = {}
-    for category in sorted({s.item.category for s in usable}):
-        inside = [i for i, s in enumerate(usable) if s.item.category == category]
-        by_category[category] = {
-            "pages": len(inside), "predicted_bad_share": fmean(1 - cal[i] for i in inside),
-            "observed_bad_share": fmean(bad[i] for i in inside),
-            # bad by CER although its words are right: the reference's reading order differs
-            "bad_with_words_right": sum(1 for i in inside if bad[i] and usable[i].bow_f1 >= WORDS_RIGHT_BOW_F1),
-        }
-    return {
-        "file": path, "fitted_on": calibration.fitted_on, "fit_pages": calibration.pages, "by_category": by_category,
-        "raw": {**confidence_report(usable), "brier": brier(raw), "reliability": reliability(raw, bad)},
-        "calibrated": {**confidence_report(usable, confidence_of=lambda s: calibrated[id(s)]), "brier": brier(cal),
-                       "reliability": reliability(cal, bad)},
-    }
-
-
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--data", required=True)
@@ -82,7 +49,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--languages", default="eng,fra,deu,spa,ita,nld,por,swe,dan")
     p.add_argument("--skip", default="", help="comma-separated folder-name parts to leave out")
     p.add_argument("--calibration", default=None,
-                   help="calibration JSON to report before/after (default: pipeline/calibrations/ENGINE.json if present; 'none' to skip)")
+                   help="calibration JSON to report before/after (default: pipeline/quality/calibrations/ENGINE.json if present; 'none' to skip)")
     p.add_argument("--fit-calibration", default=None, metavar="PATH",
                    help="fit a calibration on this labelled folder and write it to PATH (fit data, not evaluation data)")
     a = p.parse_args(argv)

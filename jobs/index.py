@@ -8,15 +8,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import re
 import sys
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-from pipeline import search_index  # noqa: E402
-from schemas import SchemaVersionError  # noqa: E402
+from pipeline.downstream import search_index
+from schemas import SchemaVersionError
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -7,13 +7,10 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-from pipeline.review_export import ReviewExportConfig, export  # noqa: E402
-from schemas import SchemaVersionError  # noqa: E402
+from pipeline.downstream.review_export import ReviewExportConfig, export
+from schemas import SchemaVersionError
 
 
 def main(argv: list[str] | None = None) -> int:

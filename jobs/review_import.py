@@ -6,12 +6,9 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-from pipeline.review_import import import_tasks  # noqa: E402
+from pipeline.downstream.review_import import import_tasks
 
 
 def main(argv: list[str] | None = None) -> int:

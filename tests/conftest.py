@@ -34,6 +34,6 @@ def ensure_ray() -> None:
     import ray
 
     if not ray.is_initialized():
-        from pipeline.ray_job import start_local_ray
+        from pipeline.run.ray_job import start_local_ray
 
         start_local_ray(num_cpus=2)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from pipeline.calibration import Calibration, default_path, fit, page_features, reliability
+from pipeline.quality.calibration import Calibration, default_path, fit, page_features, reliability
 
 
 def _row(conf: float, chars: int, rng: np.random.Generator) -> dict:

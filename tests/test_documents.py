@@ -9,8 +9,8 @@ import pymupdf
 import pytest
 from PIL import Image
 
-from pipeline.config import RenderConfig
-from pipeline.documents import DocumentError, ImageDocument, RenderSpec, open_document, sniff_kind
+from pipeline.run.config import RenderConfig
+from pipeline.page.documents import DocumentError, ImageDocument, RenderSpec, open_document, sniff_kind
 from tests.conftest import SAMPLES
 
 CFG = RenderConfig()
@@ -110,7 +110,7 @@ def test_workers_do_not_load_pymupdfs_layout_model():
     import subprocess
     import sys
 
-    code = ("import sys, pipeline.recognize, pymupdf; "
+    code = ("import sys, pipeline.run.recognize, pymupdf; "
             "print(pymupdf._get_layout is None, sys.modules.get('pymupdf.layout') is None, pymupdf.open().page_count)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
     assert out == ["True", "True", "0"]

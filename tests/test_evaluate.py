@@ -10,7 +10,10 @@ import pytest
 from PIL import Image, ImageDraw, ImageFont
 
 from jobs import evaluate
-from pipeline.evaluation import Item, Scored, confidence_report, discover_items, truth_problem
+from pipeline.quality.confidence import confidence_report
+from pipeline.quality.items import Item, discover_items
+from pipeline.quality.scored import Scored
+from pipeline.quality.truth import truth_problem
 from tests.corpus import page_text, rasterize_pdf, write_born_digital_pdf
 from tests.conftest import ensure_ray
 

@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from jobs.digitize import main
-from pipeline.config import EngineConfig
+from pipeline.run.config import EngineConfig
 from pipeline.engines import EngineLoadError, PageImage
 from pipeline.engines.lightonocr import LightOnOCREngine
 from tests.corpus import write_born_digital_pdf

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from pipeline.metrics import bow_f1, cer, normalize, wer
-from pipeline.records import Token
-from pipeline.scoring import ink_ratio, needs_review, page_score
+from pipeline.quality.metrics import bow_f1, cer, normalize, wer
+from pipeline.run.records import Token
+from pipeline.page.scoring import ink_ratio, needs_review, page_score
 
 
 def test_cer_and_wer_on_known_pairs():
@@ -60,3 +60,34 @@ def test_ink_ratio_sees_a_small_image_whole_and_a_page_by_sample():
     assert ink_ratio(page) == 0.0
     page[1000:1100, :, :] = 0  # a black band: 100 of 3,508 rows
     assert ink_ratio(page) == pytest.approx(100 / 3508, rel=0.1)
+
+
+def test_an_empty_reference_scores_alike_for_a_page_and_for_a_folder():
+    """One rule for an empty reference: the evaluation's page CER is metrics.cer's."""
+    from pipeline.quality.items import Item
+    from pipeline.quality.scored import aggregate, score
+
+    empty = Item("f.png", 1, "scans", "scans/x", "")
+    for hypothesis in ("", "stray marks"):
+        scored = score(empty, hypothesis, None, "ok", [])
+        assert scored.cer == cer("", hypothesis) and scored.wer == wer("", hypothesis)
+        assert aggregate([scored])["cer"] == cer("", hypothesis)
+
+
+def test_the_review_export_selects_exactly_what_needs_review(tmp_path):
+    """A re-threshold in the export selects through scoring.needs_review: a skipped page carrying
+    a review flag is not sent to a person, as the run itself decides."""
+    import pyarrow.parquet as pq
+
+    from pipeline.downstream.review_export import ReviewExportConfig, select_pages
+    from pipeline.run.records import new_row, to_table
+    from schemas import PAGE_SCHEMA
+
+    cases = [("ok", 0.95, []), ("ok", 0.5, []), ("ok", 0.95, ["repetition"]), ("error", None, []),
+             ("skipped", None, ["empty"]), ("skipped", None, ["no_text_layer"]), ("ok", None, [])]
+    rows = [new_row(doc_id=f"d{i}", source_uri=f"/x/{i}.pdf", page=1, page_count=1, status=status, confidence=conf,
+                    flags=flags, run_id="r") for i, (status, conf, flags) in enumerate(cases)]
+    pq.write_table(to_table(rows, PAGE_SCHEMA), tmp_path / "part.parquet")
+    selected = select_pages(ReviewExportConfig(pages=str(tmp_path), output=str(tmp_path / "x"), threshold=0.8))
+    expected = {r["doc_id"] for r in rows if needs_review(r["status"], r["confidence"], r["flags"], 0.8)}
+    assert {r["doc_id"] for r in selected} == expected == {"d1", "d2", "d3"}

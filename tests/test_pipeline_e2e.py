@@ -10,7 +10,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from jobs.digitize import main
-from pipeline.metrics import cer
+from pipeline.quality.metrics import cer
 from schemas import PAGE_SCHEMA, REVIEW_SCHEMA
 from tests.conftest import ensure_ray
 
@@ -74,7 +74,7 @@ def test_routes_text_and_confidence(mixed_run):
 
 
 def test_ocr_confidence_is_the_shipped_calibration_of_the_raw_score(mixed_run, corpus, tmp_path, capsys):
-    from pipeline.calibration import Calibration, default_path
+    from pipeline.quality.calibration import Calibration, default_path
 
     _, _, _, _, rows = mixed_run
     calibration = Calibration.load(default_path("tesseract"))
@@ -145,7 +145,7 @@ def test_render_tasks_layout_gives_the_same_rows(mixed_run, tmp_path):
     CPU-only machine that layout is forced, and it must produce the very same rows."""
     from jobs.digitize import build_config, parse_args
     from connectors import discover
-    from pipeline.ray_job import PoolPlan, build_dataset
+    from pipeline.run.ray_job import PoolPlan, build_dataset
 
     _, _, _, _, fused = mixed_run
     folder = Path(fused[0]["source_uri"]).parents[1]
@@ -173,6 +173,6 @@ def test_local_ray_workers_get_the_pipeline_and_one_openmp_thread():
         import importlib.util
         import os
 
-        return os.environ.get("OMP_THREAD_LIMIT"), importlib.util.find_spec("pipeline.recognize") is not None
+        return os.environ.get("OMP_THREAD_LIMIT"), importlib.util.find_spec("pipeline.run.recognize") is not None
 
     assert ray.get(worker_view.remote()) == ("1", True)

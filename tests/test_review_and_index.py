@@ -17,8 +17,8 @@ from PIL import Image
 from jobs import index as index_job
 from jobs import review_export, review_import
 from jobs.digitize import main as digitize
-from pipeline.review_export import LABEL_CONFIG
-from pipeline.pages_reader import iter_pages
+from pipeline.downstream.review_export import LABEL_CONFIG
+from pipeline.run.pages_reader import iter_pages
 from schemas import PAGE_SCHEMA, SCHEMA_VERSION
 from tests.corpus import write_born_digital_pdf
 from tests.conftest import ensure_ray

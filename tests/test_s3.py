@@ -12,7 +12,7 @@ import pytest
 from connectors import discover
 from connectors.filesystem import filesystem
 from jobs.digitize import main as digitize
-from pipeline.config import DigitizeConfig
+from pipeline.run.config import DigitizeConfig
 from tests.s3_server import SECRET_KEY, seaweed
 from tests.conftest import ensure_ray
 
@@ -104,7 +104,7 @@ def test_permanent_errors_stop_before_any_page(s3, tmp_path, capsys, monkeypatch
 
 def test_object_deleted_after_listing_is_an_error_row(s3, tmp_path):
     endpoint, client, _, _ = s3
-    from pipeline.ray_job import run_pipeline
+    from pipeline.run.ray_job import run_pipeline
 
     client.put_object(Bucket="archive", Key="gone/doomed.pdf", Body=(Path(__file__).parent.parent / "samples/real/google-doc-document.pdf").read_bytes())
     sources = discover("s3://archive/gone/")

@@ -13,11 +13,11 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.config import EngineConfig, RenderConfig
-from pipeline.documents import RenderSpec, open_document
+from pipeline.run.config import EngineConfig, RenderConfig
+from pipeline.page.documents import RenderSpec, open_document
 from pipeline.engines import EngineLoadError, PageImage
 from pipeline.engines.tesseract import TesseractEngine
-from pipeline.metrics import cer
+from pipeline.quality.metrics import cer
 from tests.conftest import SAMPLES
 
 

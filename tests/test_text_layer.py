@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pymupdf
 
-from pipeline.config import TextLayerConfig
-from pipeline.metrics import cer
-from pipeline.text_layer import assess, extract
+from pipeline.run.config import TextLayerConfig
+from pipeline.quality.metrics import cer
+from pipeline.page.text_layer import assess, extract
 
 CFG = TextLayerConfig()
 

@@ -13,8 +13,8 @@ import pytest
 import torch
 
 from jobs.digitize import main
-from pipeline.config import EngineConfig, RenderConfig
-from pipeline.documents import RenderSpec, open_document
+from pipeline.run.config import EngineConfig, RenderConfig
+from pipeline.page.documents import RenderSpec, open_document
 from pipeline.engines import EngineLoadError, PageImage
 from pipeline.engines.trocr import TrOCREngine
 from tests.corpus import write_born_digital_pdf

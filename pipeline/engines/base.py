@@ -13,9 +13,9 @@ from typing import ClassVar, Protocol
 
 import numpy as np
 
-from pipeline.config import EngineConfig
-from pipeline.documents import RenderSpec
-from pipeline.records import Recognition
+from pipeline.run.config import EngineConfig
+from pipeline.page.documents import RenderSpec
+from pipeline.run.records import Recognition
 
 
 @dataclass

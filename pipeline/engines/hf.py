@@ -67,7 +67,7 @@ def load_pretrained(model_class, processor_class, cfg, placement: Placement, lab
         raise EngineLoadError(f"cannot load {label} model {cfg.model!r}: {exc}") from exc
     model.eval()
     if placement.device == "cpu":
-        from pipeline.devices import actor_cpu_threads, set_torch_threads
+        from pipeline.run.devices import actor_cpu_threads, set_torch_threads
 
         set_torch_threads(actor_cpu_threads())
         if cfg.quantize == "int8":

@@ -5,7 +5,7 @@ Pages are rendered with the longest side at about 1540 px (the model card's size
 the processor's chat template as one user turn holding the image, padded on the left and
 generated in batches. Token confidences are the model's own probabilities of the tokens it
 wrote (transition scores of the raw logits, so sampling's temperature and top-p do not
-inflate them). The Markdown is finished by pipeline/markdown.py, which needs only token
+inflate them). The Markdown is finished by pipeline/page/markdown.py, which needs only token
 pieces and probabilities: the seam where a vLLM-served model would plug in.
 """
 
@@ -15,14 +15,15 @@ from typing import ClassVar
 
 from PIL import Image
 
-from pipeline.config import EngineConfig
-from pipeline.documents import RenderSpec
+from pipeline.run.config import EngineConfig
+from pipeline.page.documents import RenderSpec
 from pipeline.engines.base import PageImage
+from pipeline.engines.decoding import GenerationReader
 from pipeline.engines.hf import check_model_source, choose_placement, load_pretrained, token_probabilities
-from pipeline.markdown import blocks_with_confidence, to_text
-from pipeline.records import Recognition, Token
-from pipeline.repetition import cut_repetition
-from pipeline.scoring import page_score
+from pipeline.page.markdown import blocks_with_confidence, to_text
+from pipeline.run.records import Recognition, Token
+from pipeline.page.repetition import cut_repetition
+from pipeline.page.scoring import page_score
 
 MODEL_TYPES = ("lighton_ocr",)
 LONGEST_SIDE = 1540
@@ -31,23 +32,24 @@ SAMPLING = {"temperature": 0.2, "top_p": 0.9}
 
 def finish_generation(pieces: list[str], probs: list[float], hit_max_tokens: bool) -> Recognition:
     """Token pieces and probabilities of one page to a Recognition: repetition guard, text,
-    blocks with confidences, tables, page score and flags."""
-    markdown = "".join(pieces)
+    blocks with confidences, tables, page score and flags. The pieces join to the page's
+    Markdown exactly (pipeline.engines.decoding), so blocks find their own tokens."""
+    raw = "".join(pieces)
     flags: list[str] = []
-    trimmed, looped = cut_repetition(markdown, ragged_end=hit_max_tokens)
+    trimmed, looped = cut_repetition(raw, ragged_end=hit_max_tokens)
     if looped:
         flags.append("repetition")
         keep, length = 0, 0
         while keep < len(pieces) and length + len(pieces[keep]) <= len(trimmed):
             length += len(pieces[keep])
             keep += 1
-        pieces, probs, markdown = pieces[:keep], probs[:keep], trimmed
+        pieces, probs, raw = pieces[:keep], probs[:keep], "".join(pieces[:keep])
     if hit_max_tokens:
         flags.append("max_new_tokens")
     tokens = [Token(text=p, confidence=float(c)) for p, c in zip(pieces, probs)]
-    markdown = markdown.strip()
+    blocks, tables = blocks_with_confidence(raw, tokens)
+    markdown = raw.strip()
     text = to_text(markdown)
-    blocks, tables = blocks_with_confidence(markdown, tokens)
     return Recognition(
         text=text,
         markdown=markdown,
@@ -68,8 +70,8 @@ class LightOnOCREngine:
         self.processor = processor
         self.cfg = cfg
         self.placement = placement
-        self.tokenizer = processor.tokenizer
-        self.tokenizer.padding_side = "left"  # decoder-only batches pad on the left
+        processor.tokenizer.padding_side = "left"  # decoder-only batches pad on the left
+        self.reader = GenerationReader(processor.tokenizer, model.generation_config, cfg.max_new_tokens)
         self.prompt = processor.apply_chat_template(
             [{"role": "user", "content": [{"type": "image"}]}], add_generation_prompt=True, tokenize=False
         )
@@ -147,24 +149,9 @@ class LightOnOCREngine:
         with torch.inference_mode():
             probs = token_probabilities(self.model, output, num_beams=1).cpu().numpy()
         generated = output.sequences[:, prompt_len:].cpu().numpy()
-        eos = self.model.generation_config.eos_token_id
-        eos_ids = set(eos if isinstance(eos, list) else [eos])
-        pad = self.model.generation_config.pad_token_id
-        special = set(self.tokenizer.all_special_ids)
         results = []
         for j in range(len(pages)):
-            pieces, kept = [], []
-            finished = False
-            for token_id, p in zip(generated[j].tolist(), probs[j].tolist()):
-                if token_id in eos_ids:
-                    finished = True
-                    break
-                if token_id == pad:
-                    break
-                if token_id in special:
-                    continue
-                pieces.append(self.tokenizer.decode([token_id]))
-                kept.append(p)
-            hit_max = not finished and generated.shape[1] >= self.cfg.max_new_tokens
-            results.append(finish_generation(pieces, kept, hit_max))
+            page = self.reader.read(generated[j].tolist(), probs[j].tolist())
+            results.append(finish_generation([t.text for t in page.tokens], [t.confidence for t in page.tokens],
+                                             page.hit_max_tokens))
         return results

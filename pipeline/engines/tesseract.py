@@ -14,11 +14,11 @@ from typing import ClassVar  # noqa: E402
 
 from PIL import Image  # noqa: E402
 
-from pipeline.config import EngineConfig  # noqa: E402
-from pipeline.documents import RenderSpec  # noqa: E402
+from pipeline.run.config import EngineConfig  # noqa: E402
+from pipeline.page.documents import RenderSpec  # noqa: E402
 from pipeline.engines.base import EngineLoadError, PageImage  # noqa: E402
-from pipeline.layout import Line, Paragraph, Region, assemble  # noqa: E402
-from pipeline.records import Recognition, Token  # noqa: E402
+from pipeline.page.assembly import Line, Paragraph, Region, assemble  # noqa: E402
+from pipeline.run.records import Recognition, Token  # noqa: E402
 
 
 def _tesserocr():

@@ -1,6 +1,6 @@
 """TrOCR: a VisionEncoderDecoderModel that reads one text line at a time.
 
-Pages are segmented into lines (pipeline/segment.py), line crops from every page of the call
+Pages are segmented into lines (pipeline/page/segment.py), line crops from every page of the call
 are batched together sorted by width (similar lengths decode together), and the lines go back
 into their page's reading order. Token confidences are the exponentiated transition scores
 (`compute_transition_scores(..., normalize_logits=True)`).
@@ -14,14 +14,15 @@ from typing import ClassVar
 import numpy as np
 from PIL import Image
 
-from pipeline.config import EngineConfig
-from pipeline.documents import RenderSpec
+from pipeline.run.config import EngineConfig
+from pipeline.page.documents import RenderSpec
 from pipeline.engines.base import PageImage
+from pipeline.engines.decoding import GenerationReader
 from pipeline.engines.hf import check_model_source, choose_placement, load_pretrained, token_probabilities
-from pipeline.layout import Line, Region, assemble
-from pipeline.records import Recognition, Token
-from pipeline.scoring import page_score
-from pipeline.segment import LineSegmenter
+from pipeline.page.assembly import Line, Region, assemble
+from pipeline.run.records import Recognition, Token
+from pipeline.page.scoring import page_score, span_confidence
+from pipeline.page.segment import LineSegmenter
 
 MODEL_TYPES = ("vision-encoder-decoder",)
 
@@ -51,7 +52,7 @@ class TrOCREngine:
         self.cfg = cfg
         self.placement = placement
         self.segmenter = segmenter
-        self.tokenizer = processor.tokenizer
+        self.reader = GenerationReader(processor.tokenizer, model.generation_config, cfg.max_new_tokens)
 
     @classmethod
     def preflight(cls, cfg: EngineConfig) -> None:
@@ -124,30 +125,14 @@ class TrOCREngine:
 
     def _lines(self, generated, probs, embeddings) -> list[LineResult]:
         results = []
-        eos, pad = self.model.generation_config.eos_token_id, self.model.generation_config.pad_token_id
-        eos_ids = set(eos if isinstance(eos, list) else [eos])
-        special = set(self.tokenizer.all_special_ids)
         for j in range(generated.shape[0]):
-            ids, line_probs = generated[j][: probs.shape[1]], probs[j]
-            tokens: list[Token] = []
-            kept: list[float] = []
-            finished = False
-            for token_id, p in zip(ids.tolist(), line_probs.tolist()):
-                if token_id == pad and token_id not in eos_ids:
-                    break
-                kept.append(p)
-                if token_id in eos_ids:
-                    finished = True
-                    break
-                if token_id not in special:
-                    tokens.append(Token(text=self.tokenizer.decode([token_id]), confidence=float(p)))
-            text = self.tokenizer.decode(ids.tolist(), skip_special_tokens=True).strip()
+            line = self.reader.read(generated[j][: probs.shape[1]].tolist(), probs[j].tolist())
             results.append(
                 LineResult(
-                    text=text,
-                    tokens=tokens,
-                    confidence=float(np.mean(kept)) if kept else None,
-                    hit_max_tokens=not finished and len(kept) >= self.cfg.max_new_tokens,
+                    text=line.text.strip(),
+                    tokens=line.tokens,
+                    confidence=span_confidence(line.tokens),
+                    hit_max_tokens=line.hit_max_tokens,
                     embedding=embeddings[j].tolist() if embeddings is not None else None,
                 )
             )
@@ -176,7 +161,6 @@ class TrOCREngine:
         per_page_embeddings: list[list[list[float]]] = [[] for _ in pages]
         for (index, line), result in zip(owners, line_results):
             line.given_text = result.text
-            line.given_confidence = result.confidence
             line.tokens = result.tokens
             per_page_tokens[index].extend(result.tokens)
             if result.hit_max_tokens:

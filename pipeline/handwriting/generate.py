@@ -14,7 +14,7 @@ import pyarrow as pa
 import torch
 from PIL import Image
 
-from pipeline.devices import actor_cpu_threads, actor_device, set_torch_threads
+from pipeline.run.devices import actor_cpu_threads, actor_device, set_torch_threads
 from pipeline.handwriting.fonts import discover_fonts
 from pipeline.handwriting.model import (SHIPPED_MODEL, GeneratorMeta, check_model_folder, layout_for, load_unet,
                                         sampling_scheduler)

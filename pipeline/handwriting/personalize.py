@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from pipeline.devices import set_torch_threads
+from pipeline.run.devices import set_torch_threads
 from pipeline.handwriting.model import GeneratorMeta, Style, load_unet, save_generator, training_scheduler
 from pipeline.handwriting.training_data import load_line_folder, plain_stretch, real_pair, to_tensor_range
 

@@ -21,7 +21,7 @@ import torch
 from diffusers import UNet2DModel
 from diffusers.training_utils import EMAModel
 
-from pipeline.devices import set_torch_threads
+from pipeline.run.devices import set_torch_threads
 from pipeline.handwriting.fonts import PLAIN_FONT, HandwritingFont, discover_fonts, missing_fonts_hint
 from pipeline.handwriting.model import (GeneratorMeta, Style, UNetShape, build_unet, check_model_folder, save_generator,
                                         training_scheduler)

@@ -1,9 +1,8 @@
-"""All the Ray wiring in one place: read, map_batches, actor pool, resources, write_parquet.
+"""All the page pipeline's Ray wiring in one place: read, map_batches, actor pool, resources, write_parquet.
 
-discover (driver) -> expand (tasks) -> prepare (tasks) -> recognize (actor pool) -> Parquet.
-On CPU actors prepare runs inside the recognize actor (see RenderAndRecognize).
+discover (driver) -> split (tasks) -> route and render (tasks) -> recognize and score (actor pool) -> Parquet.
+On CPU actors routing and rendering run inside the recognize actor (see RenderAndRecognize).
 Pages stream through; no stage holds more than a batch of page images.
-The synthetic-handwriting side stage: plan rows (driver) -> generator actor pool -> Parquet.
 """
 
 from __future__ import annotations
@@ -11,26 +10,22 @@ from __future__ import annotations
 import logging
 import os
 from dataclasses import asdict, dataclass
-from typing import TYPE_CHECKING
 
 import ray
 
 from connectors import SourceFile
 from connectors.filesystem import filesystem, join
-from pipeline.config import DigitizeConfig
-from pipeline.devices import cluster_gpus
+from pipeline.run.config import DigitizeConfig
+from pipeline.run.devices import cluster_gpus
 from pipeline.engines import engine_class
-from pipeline.expand import expand_documents
-from pipeline.prepare import PreparePages
-from pipeline.recognize import Recognize, RenderAndRecognize
-from pipeline.resume import completed_pages
-
-if TYPE_CHECKING:
-    from pipeline.handwriting.generate import GenerateConfig
+from pipeline.run.split import split_documents
+from pipeline.run.route import RoutePages
+from pipeline.run.recognize import Recognize, RenderAndRecognize
+from pipeline.run.resume import completed_pages
 
 log = logging.getLogger("digitize")
 
-REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 # Once a node has more worker processes than CPUs (on a small node: always, the actors count),
 # Ray kills a worker one second after it falls idle. The Parquet write after the last page then
@@ -46,7 +41,7 @@ BLOCK_BYTES = 16 * 2**20
 # Rendering outruns recognition; without a cap Ray Data queues rendered pages up to a share of
 # the whole object store, so peak memory would grow with the corpus. Pages in flight per actor:
 PAGES_IN_FLIGHT_PER_WORKER = 6
-TASK_CPUS = 0.2  # expand/prepare tasks: light, and must never be starved by the actors
+TASK_CPUS = 0.2  # split and route tasks: light, and must never be starved by the actors
 
 
 # Page references per block on the render-in-actor path: few, so one long PDF spreads over
@@ -96,10 +91,10 @@ def pages_dir(config: DigitizeConfig) -> str:
 
 
 def _split_blocks(ds: ray.data.Dataset, rows: int) -> ray.data.Dataset:
-    """Streaming repartition into blocks of at most `rows` rows, run inside the expand tasks.
+    """Streaming repartition into blocks of at most `rows` rows, run inside the split tasks.
 
     Ray 2.60 gives the repartition operator no remote args, so it asks for a whole CPU: next to
-    the actors on a small node that CPU never comes free and the job hangs. With the expand
+    the actors on a small node that CPU never comes free and the job hangs. With the split
     tasks' CPU share it fuses into them instead (no extra task at all).
     """
     ds = ds.repartition(target_num_rows_per_block=rows)
@@ -113,7 +108,7 @@ def build_dataset(config: DigitizeConfig, sources: list[SourceFile], plan: PoolP
     items = [asdict(s) for s in sources]
     ds = ray.data.from_items(items, override_num_blocks=max(1, min(len(items), 256)))
     ds = ds.map_batches(
-        expand_documents,
+        split_documents,
         fn_kwargs={"config": config, "done": done or set()},
         batch_size=1,
         batch_format="pyarrow",
@@ -124,7 +119,7 @@ def build_dataset(config: DigitizeConfig, sources: list[SourceFile], plan: PoolP
         recognizer: type = RenderAndRecognize
     else:
         ds = ds.map_batches(
-            PreparePages(config, engine.render_spec(config.engine)),
+            RoutePages(config, engine.render_spec(config.engine)),
             batch_size=max(1, engine.pages_per_call(config.engine)),
             batch_format="pyarrow",
             num_cpus=TASK_CPUS,
@@ -188,7 +183,7 @@ def run_pipeline(config: DigitizeConfig, sources: list[SourceFile]) -> str:
         object_store_memory=max(256 * 2**20, plan.workers * PAGES_IN_FLIGHT_PER_WORKER * BLOCK_BYTES // 2)
     )
     # Ray Data reserves each operator a share of the CPUs; the actors' claim uses up the light
-    # tasks' share and the expand task waited ~10 s for budget at the start of every run. With
+    # tasks' share and the split task waited ~10 s for budget at the start of every run. With
     # rendering in the actors only page references and finished rows cross the object store,
     # so the reservation buys nothing there.
     ctx.op_resource_reservation_enabled = not plan.render_in_actor
@@ -198,30 +193,3 @@ def run_pipeline(config: DigitizeConfig, sources: list[SourceFile]) -> str:
     dataset.write_parquet(path, filesystem=fs, compression="zstd", min_rows_per_file=config.rows_per_file,
                           ray_remote_args={"num_cpus": TASK_CPUS})
     return out
-
-
-def run_generate(config: "GenerateConfig", rows: list[dict], model_dir: str) -> str:
-    """Generate the planned lines in an actor pool (one per GPU, fp16 there; else the CPUs)
-    and write SYNTHETIC_SCHEMA Parquet shards into config.output."""
-    from pipeline.handwriting.generate import GenerateLines
-
-    # on CPUs one actor using the node's cores: a diffusion step is one big batched call
-    plan = size_pool(True, config.gpu, config.workers, 1, max_cpu_share=float("inf"))
-    # equal-width lines batch together: order by style and length, the index column keeps the plan order
-    rows = sorted(rows, key=lambda r: (r["style_id"], len(r["text"])))
-    fs, path = filesystem(config.output)
-    ds = ray.data.from_items(rows, override_num_blocks=max(1, min(len(rows) // config.batch_size + 1, 512)))
-    ds = ds.map_batches(
-        GenerateLines,
-        fn_constructor_kwargs={"config": config, "model_dir": model_dir},
-        batch_size=config.batch_size,
-        batch_format="pyarrow",
-        compute=ray.data.ActorPoolStrategy(size=plan.workers),
-        num_cpus=plan.num_cpus,
-        num_gpus=plan.num_gpus or None,
-        # the job caps OpenMP at one thread for Tesseract; a UNet actor uses the cores it claims
-        runtime_env={"env_vars": {"OMP_THREAD_LIMIT": str(max(1, round(plan.num_cpus)))}},
-    )
-    ds.write_parquet(path, filesystem=fs, compression="zstd", min_rows_per_file=config.rows_per_file,
-                     ray_remote_args={"num_cpus": TASK_CPUS})
-    return config.output

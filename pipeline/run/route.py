@@ -1,6 +1,6 @@
 """Stages `route` and render: a page reference in, either finished text-layer text or pixels out.
 
-A reference may cover a run of pages (see pipeline.expand); each page becomes its own row.
+A reference may cover a run of pages (see pipeline.run.split); each page becomes its own row.
 Pages of one document in a batch share one open of that document.
 """
 
@@ -12,13 +12,13 @@ from typing import Any
 import pyarrow as pa
 
 import connectors
-from pipeline.config import DigitizeConfig
-from pipeline.documents import Document, DocumentError, PdfDocument, RenderSpec, open_document
-from pipeline.records import WORK_SCHEMA, new_row, to_table
-from pipeline.text_layer import extract as extract_text_layer
+from pipeline.run.config import DigitizeConfig
+from pipeline.page.documents import Document, DocumentError, PdfDocument, RenderSpec, open_document
+from pipeline.run.records import WORK_SCHEMA, new_row, to_table
+from pipeline.page.text_layer import extract as extract_text_layer
 
 
-class PreparePages:
+class RoutePages:
     """Callable over a batch of page references; see the module docstring."""
 
     def __init__(self, config: DigitizeConfig, spec: RenderSpec):
@@ -44,9 +44,9 @@ class PreparePages:
         return self._doc if self._doc is not None else self._error  # type: ignore[return-value]
 
     def __call__(self, batch: pa.Table) -> pa.Table:
-        return to_table(self.prepare_rows(batch.to_pylist()), WORK_SCHEMA)
+        return to_table(self.route_rows(batch.to_pylist()), WORK_SCHEMA)
 
-    def prepare_rows(self, refs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    def route_rows(self, refs: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """Page reference rows to work rows (text-layer text, or pixels to recognize)."""
         connectors.configure_s3(self.config.s3_endpoint)  # runs in the worker, not where this was built
         out: list[dict[str, Any]] = []
@@ -60,11 +60,11 @@ class PreparePages:
                     if isinstance(doc, DocumentError):
                         row.update(status="error", error_kind=doc.kind, error=str(doc))
                     else:
-                        self._prepare_page(doc, row)
+                        self._route_page(doc, row)
                 out.append(row)
         return out
 
-    def _prepare_page(self, doc: Document, row: dict[str, Any]) -> None:
+    def _route_page(self, doc: Document, row: dict[str, Any]) -> None:
         mode = self.config.text_layer.mode
         index = row["page"] - 1
         started = time.perf_counter()

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 TextLayerMode = Literal["auto", "ocr", "only"]
+GpuMode = Literal["auto", "always", "never"]
 
 DEFAULT_TESSDATA = "/usr/share/tesseract-ocr/5/tessdata"
 
@@ -64,7 +65,7 @@ class DigitizeConfig:
     text_layer: TextLayerConfig = field(default_factory=TextLayerConfig)
     review_threshold: float = 0.80
     workers: int | None = None  # recognizer actors; None sizes the pool from the cluster
-    gpu: Literal["auto", "always", "never"] = "auto"  # "always": ask for GPUs even if none are up yet (autoscaling)
+    gpu: GpuMode = "auto"  # "always": ask for GPUs even if none are up yet (autoscaling)
     run_id: str = ""
     limit: int | None = None  # documents, for trying a run on a slice
     rows_per_file: int = 200  # pages per Parquet file: also what a killed run can lose and redo

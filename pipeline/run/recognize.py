@@ -13,15 +13,15 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from pipeline.calibration import Calibration
-from pipeline.calibration import for_run as calibration_for_run
-from pipeline.config import DigitizeConfig
-from pipeline.devices import actor_device
+from pipeline.quality.calibration import Calibration
+from pipeline.quality.calibration import for_run as calibration_for_run
+from pipeline.run.config import DigitizeConfig
+from pipeline.run.devices import actor_device
 from pipeline.engines import PageImage, engine_class
-from pipeline.language import detect_language
-from pipeline.prepare import PreparePages
-from pipeline.records import Recognition, Token, apply_recognition, to_table
-from pipeline.scoring import ink_ratio, needs_review, page_score, token_stats
+from pipeline.page.language import detect_language
+from pipeline.run.route import RoutePages
+from pipeline.run.records import Recognition, Token, apply_recognition, to_table
+from pipeline.page.scoring import ink_ratio, needs_review, page_score, token_stats
 from schemas import PAGE_SCHEMA
 
 BLANK_INK_RATIO = 0.002
@@ -85,11 +85,11 @@ class RenderAndRecognize:
     """
 
     def __init__(self, config: DigitizeConfig):
-        self.prepare = PreparePages(config, engine_class(config.engine.name).render_spec(config.engine))
+        self.route = RoutePages(config, engine_class(config.engine.name).render_spec(config.engine))
         self.recognize = Recognize(config)
 
     def __call__(self, batch: pa.Table) -> pa.Table:
-        return to_table(self.recognize.finish_rows(self.prepare.prepare_rows(batch.to_pylist())), PAGE_SCHEMA)
+        return to_table(self.recognize.finish_rows(self.route.route_rows(batch.to_pylist())), PAGE_SCHEMA)
 
 
 def _apply_ocr(row: dict[str, Any], rec: Recognition, pixels: np.ndarray, calibration: Calibration | None) -> None:

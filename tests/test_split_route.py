@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.config import DigitizeConfig, TextLayerConfig
-from pipeline.expand import TEXT_LAYER_PAGES_PER_REF, expand_document
-from pipeline.documents import RenderSpec
-from pipeline.metrics import cer
-from pipeline.prepare import PreparePages
+from pipeline.run.config import DigitizeConfig, TextLayerConfig
+from pipeline.run.split import TEXT_LAYER_PAGES_PER_REF, split_document
+from pipeline.page.documents import RenderSpec
+from pipeline.quality.metrics import cer
+from pipeline.run.route import RoutePages
 from tests.corpus import page_text, rasterize_pdf, write_born_digital_pdf, write_scanned_pdf
 
 PAGES = 20
@@ -18,7 +18,7 @@ PAGES = 20
 
 @pytest.fixture(scope="module")
 def born(tmp_path_factory) -> tuple[Path, list[str]]:
-    path = tmp_path_factory.mktemp("expand") / "born.pdf"
+    path = tmp_path_factory.mktemp("split") / "born.pdf"
     truths = write_born_digital_pdf(path, [page_text(("eng", "fra", "deu")[i % 3], i) for i in range(PAGES)])
     return path, truths
 
@@ -33,7 +33,7 @@ def _config(path: Path, mode: str = "auto") -> DigitizeConfig:
 
 def test_born_digital_pdf_is_referenced_in_runs_of_pages(born):
     path, _ = born
-    refs = expand_document(str(path), _config(path))
+    refs = split_document(str(path), _config(path))
     assert _covered(refs) == list(range(1, PAGES + 1))
     assert len(refs) == -(-PAGES // TEXT_LAYER_PAGES_PER_REF)
     assert all(r["page_count"] == PAGES and r["status"] == "ok" for r in refs)
@@ -41,16 +41,16 @@ def test_born_digital_pdf_is_referenced_in_runs_of_pages(born):
 
 def test_forced_ocr_and_scanned_pdfs_get_one_reference_per_page(born, tmp_path):
     path, _ = born
-    assert [(r["page"], r["page_last"]) for r in expand_document(str(path), _config(path, "ocr"))] == [(p, p) for p in range(1, PAGES + 1)]
+    assert [(r["page"], r["page_last"]) for r in split_document(str(path), _config(path, "ocr"))] == [(p, p) for p in range(1, PAGES + 1)]
     scan = tmp_path / "scan.pdf"
     write_scanned_pdf(scan, rasterize_pdf(path, dpi=50)[:3], dpi=50)
-    assert [(r["page"], r["page_last"]) for r in expand_document(str(scan), _config(scan))] == [(1, 1), (2, 2), (3, 3)]
+    assert [(r["page"], r["page_last"]) for r in split_document(str(scan), _config(scan))] == [(1, 1), (2, 2), (3, 3)]
 
 
 def test_resumed_pages_are_left_out_and_runs_do_not_span_them(born):
     path, _ = born
     done = {(str(path), 3), (str(path), 4), (str(path), 20)}
-    refs = expand_document(str(path), _config(path), done)
+    refs = split_document(str(path), _config(path), done)
     assert _covered(refs) == [p for p in range(1, PAGES + 1) if p not in (3, 4, 20)]
     assert all(r["page_last"] - r["page"] < TEXT_LAYER_PAGES_PER_REF for r in refs)
 
@@ -58,13 +58,13 @@ def test_resumed_pages_are_left_out_and_runs_do_not_span_them(born):
 def test_a_run_reference_becomes_one_row_per_page_with_that_pages_text(born):
     path, truths = born
     config = _config(path)
-    refs = expand_document(str(path), config)
-    rows = PreparePages(config, RenderSpec())
-    out = rows.prepare_rows(refs)
+    refs = split_document(str(path), config)
+    rows = RoutePages(config, RenderSpec())
+    out = rows.route_rows(refs)
     assert [r["page"] for r in out] == list(range(1, PAGES + 1))
     assert all(r["route"] == "text_layer" and "page_last" not in r for r in out)
     assert max(cer(truths[r["page"] - 1], r["text"]) for r in out) == 0.0
-    single = rows.prepare_rows([_one_page(r, p) for r in refs for p in range(r["page"], r["page_last"] + 1)])
+    single = rows.route_rows([_one_page(r, p) for r in refs for p in range(r["page"], r["page_last"] + 1)])
     assert [r["text"] for r in single] == [r["text"] for r in out]
 
 

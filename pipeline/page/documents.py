@@ -16,7 +16,7 @@ import pyarrow as pa
 import pymupdf
 from PIL import Image, ImageOps, ImageSequence
 
-from pipeline.config import RenderConfig
+from pipeline.run.config import RenderConfig
 
 pymupdf.TOOLS.mupdf_display_errors(False)
 pymupdf.TOOLS.mupdf_display_warnings(False)

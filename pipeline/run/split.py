@@ -16,10 +16,10 @@ from typing import Any
 import pyarrow as pa
 
 import connectors
-from pipeline.config import DigitizeConfig
-from pipeline.documents import Document, DocumentError, PdfDocument, open_document
-from pipeline.records import REF_SCHEMA, new_row, to_table
-from pipeline.text_layer import has_good_text_layer
+from pipeline.run.config import DigitizeConfig
+from pipeline.page.documents import Document, DocumentError, PdfDocument, open_document
+from pipeline.run.records import REF_SCHEMA, new_row, to_table
+from pipeline.page.text_layer import has_good_text_layer
 
 TEXT_LAYER_PAGES_PER_REF = 8
 PROBE_PAGES = 3  # first, middle and last page
@@ -53,7 +53,7 @@ def _ranges(pages: list[int], size: int) -> list[tuple[int, int]]:
     return out
 
 
-def expand_document(uri: str, config: DigitizeConfig, done: set[tuple[str, int]] | None = None) -> list[dict[str, Any]]:
+def split_document(uri: str, config: DigitizeConfig, done: set[tuple[str, int]] | None = None) -> list[dict[str, Any]]:
     """Page references for one document, less the pages a resumed run has already written
     (`done`: (source_uri, page) keys)."""
     uri_id = "uri:" + hashlib.sha256(uri.encode()).hexdigest()
@@ -78,11 +78,11 @@ def expand_document(uri: str, config: DigitizeConfig, done: set[tuple[str, int]]
     ]
 
 
-def expand_documents(batch: pa.Table, config: DigitizeConfig, done: set[tuple[str, int]] | None = None) -> pa.Table:
+def split_documents(batch: pa.Table, config: DigitizeConfig, done: set[tuple[str, int]] | None = None) -> pa.Table:
     """Batch form for Ray Data: a table of listed documents (column `uri`) to page references."""
     connectors.configure_s3(config.s3_endpoint)
     rows: list[dict[str, Any]] = []
     for uri in batch.column("uri").to_pylist():
         # a document-level error row (page 0) a resumed run already wrote is not repeated
-        rows.extend(r for r in expand_document(uri, config, done) if r["page"] or not done or (uri, 0) not in done)
+        rows.extend(r for r in split_document(uri, config, done) if r["page"] or not done or (uri, 0) not in done)
     return to_table(rows, REF_SCHEMA)

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from pipeline.records import Token
+from pipeline.run.records import Token
 
 # Flags that send a page to a person whatever its score. Others are informational.
 REVIEW_FLAGS = frozenset(
@@ -24,7 +24,6 @@ REVIEW_FLAGS = frozenset(
         "downscaled_pixel_cap",
         "repetition",
         "max_new_tokens",
-        "garbled_text_layer_no_ocr",
     }
 )
 
@@ -57,6 +56,15 @@ def token_stats(tokens: list[Token]) -> ConfidenceStats:
         low_share=float((probs < 0.5).mean()),
         count=len(tokens),
     )
+
+
+def span_confidence(tokens: list[Token]) -> float | None:
+    """A line's or block's score, for every engine: the mean probability of the tokens that
+    carry its text (end-of-sequence and special tokens are not among them; see
+    pipeline.engines.decoding). None for a span without tokens."""
+    if not tokens:
+        return None
+    return float(np.mean([t.confidence for t in tokens]))
 
 
 def page_score(tokens: list[Token], words: list[str] | None = None) -> float | None:

@@ -16,8 +16,9 @@ import pyarrow.compute as pc
 import pyarrow.dataset as pads
 import pyarrow.parquet as pq
 
-from connectors.filesystem import filesystem, join, list_files, write_bytes
-from pipeline.config import DigitizeConfig
+from connectors.filesystem import filesystem, join, write_bytes
+from pipeline.run.config import DigitizeConfig
+from pipeline.run.pages_reader import open_pages
 from schemas import PAGE_SCHEMA, REVIEW_COLUMNS, REVIEW_SCHEMA
 
 ACCOUNT_COLUMNS = ["source_uri", "page", "page_count", "status", "error_kind", "route", "needs_review"]
@@ -49,9 +50,11 @@ class RunSummary:
 
 
 def _dataset(folder: str) -> pads.Dataset | None:
-    fs, path = filesystem(folder)
-    files = list_files(fs, path, ".parquet")
-    return pads.dataset(files, format="parquet", schema=PAGE_SCHEMA, filesystem=fs) if files else None
+    """The run's pages, version-checked like every reader's; None before any page is written."""
+    try:
+        return open_pages(folder)
+    except FileNotFoundError:
+        return None
 
 
 def _read(folder: str, columns: list[str]) -> pa.Table:

@@ -18,7 +18,7 @@ from typing import Any
 import pyarrow.compute as pc
 import pyarrow.dataset as pads
 
-from pipeline.pages_reader import check_files, parquet_files
+from pipeline.run.pages_reader import check_files, parquet_files
 from schemas import PAGE_SCHEMA
 
 STEMMERS = {

@@ -20,7 +20,7 @@ import pyarrow.parquet as pq
 from connectors import SourceFile
 from connectors.filesystem import exists, filesystem, join
 from pipeline import PIPELINE_VERSION
-from pipeline.config import DigitizeConfig
+from pipeline.run.config import DigitizeConfig
 from schemas import SCHEMA_VERSION
 
 LEDGER_SCHEMA = pa.schema(

@@ -16,10 +16,10 @@ from dataclasses import dataclass, field
 
 import pymupdf
 
-from pipeline.config import TextLayerConfig
-from pipeline.layout import join_lines
-from pipeline.records import Block
-from pipeline.tables import to_markdown_table
+from pipeline.run.config import TextLayerConfig
+from pipeline.page.assembly import join_lines
+from pipeline.run.records import Block
+from pipeline.page.tables import to_markdown_table
 
 
 @dataclass

@@ -9,18 +9,19 @@ from __future__ import annotations
 import statistics
 from dataclasses import dataclass, field
 
-from pipeline.records import Block, Token
-from pipeline.tables import to_markdown_table
+from pipeline.page.scoring import span_confidence
+from pipeline.run.records import Block, Token
+from pipeline.page.tables import to_markdown_table
 
 
 @dataclass
 class Line:
-    """A text line; word engines give tokens, line engines (TrOCR) give the text and score."""
+    """A text line and the tokens that carry it: word engines' words (the text is their words
+    joined), or a line engine's sub-word pieces with the text it decoded (`given_text`)."""
 
     bbox: list[float]
     tokens: list[Token]
     given_text: str | None = None
-    given_confidence: float | None = None
 
     @property
     def text(self) -> str:
@@ -30,9 +31,7 @@ class Line:
 
     @property
     def confidence(self) -> float | None:
-        if self.given_confidence is not None:
-            return self.given_confidence
-        return statistics.fmean(t.confidence for t in self.tokens) if self.tokens else None
+        return span_confidence(self.tokens)
 
     @property
     def height(self) -> float:
@@ -119,13 +118,12 @@ def assemble(regions: list[Region]) -> tuple[str, str, list[Block], list[list[li
             tall = body > 0 and statistics.fmean(ln.height for ln in lines) >= 1.5 * body
             is_heading = tall and len(lines) <= 2 and len(flowed) < 120
             md_parts.append(("## " + flowed) if is_heading else flowed)
-            confs = [ln.confidence for ln in lines if ln.confidence is not None]
             blocks.append(
                 Block(
                     "heading" if is_heading else "paragraph",
                     _union([ln.bbox for ln in lines]),
                     "\n".join(ln.text for ln in lines),
-                    statistics.fmean(confs) if confs else None,
+                    span_confidence([t for ln in lines for t in ln.tokens]),
                 )
             )
             blocks.extend(Block("line", ln.bbox, ln.text, ln.confidence) for ln in lines)

@@ -19,10 +19,10 @@ from typing import Any, Literal
 import pyarrow.compute as pc
 
 import connectors
-from pipeline.config import RenderConfig
-from pipeline.documents import DocumentError, RenderSpec, open_document
-from pipeline.pages_reader import iter_pages
-from pipeline.scoring import REVIEW_FLAGS
+from pipeline.run.config import RenderConfig
+from pipeline.page.documents import DocumentError, RenderSpec, open_document
+from pipeline.run.pages_reader import iter_pages
+from pipeline.page.scoring import needs_review
 
 ExportFormat = Literal["labelstudio", "csv", "html"]
 
@@ -61,12 +61,8 @@ def select_pages(cfg: ReviewExportConfig) -> list[dict[str, Any]]:
     where = pc.field("needs_review") if cfg.threshold is None else None
     rows = []
     for row in iter_pages(cfg.pages, columns=COLUMNS + ["needs_review"], where=where):
-        if cfg.threshold is not None:
-            flagged = any(f in REVIEW_FLAGS for f in row["flags"] or [])
-            low = row["confidence"] is not None and row["confidence"] < cfg.threshold
-            if not (row["status"] == "error" or flagged or (row["status"] == "ok" and low)):
-                continue
-        rows.append(row)
+        if cfg.threshold is None or needs_review(row["status"], row["confidence"], row["flags"] or [], cfg.threshold):
+            rows.append(row)
     if cfg.order == "confidence":
         rows.sort(key=lambda r: (r["confidence"] if r["confidence"] is not None else -1.0, r["source_uri"], r["page"]))
     else:

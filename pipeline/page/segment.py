@@ -15,7 +15,7 @@ from dataclasses import dataclass  # noqa: E402
 import numpy as np  # noqa: E402
 from PIL import Image  # noqa: E402
 
-from pipeline.layout import Line, Paragraph, Region  # noqa: E402
+from pipeline.page.assembly import Line, Paragraph, Region  # noqa: E402
 
 
 @dataclass(frozen=True)

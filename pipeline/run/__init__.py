@@ -1,0 +1,1 @@
+"""The run: split documents into pages, route them, recognize in an actor pool, write, account, resume."""
