@@ -5,7 +5,7 @@ setup:
 	bash scripts/setup.sh
 
 demo: setup
-	.venv/bin/python jobs/digitize.py --input samples --output out/samples
+	.venv/bin/digitize --input samples --output out/samples
 
 test: setup
 	.venv/bin/python -m pytest -q tests

@@ -22,9 +22,8 @@ WIDTH_MULTIPLE = 8  # the UNet halves the width three times
 MARGIN = 6  # blank pixels left and right of the text
 BODY_SHARE = 0.78  # share of the line height from the tallest ascender to the lowest descender
 # A hand whose x-height would be under MIN_X_HEIGHT output pixels at BODY_SHARE (a school
-# cursive's tall loops, Ecolier-court: 4.5 px) is drawn larger, up to MAX_BODY_SHARE: at 4.5 px
-# the generator blurred its hairline letters into an unreadable band (Tesseract CER 0.85; 0.46-0.49
-# after two training legs at 6 px, bench/bench_handwriting.py).
+# cursive's tall loops, as in Ecolier-court) is drawn larger, up to MAX_BODY_SHARE: smaller, the
+# generator blurs hairline letters into an unreadable band (figures: the model card).
 MIN_X_HEIGHT = 6.0
 MAX_BODY_SHARE = 0.97
 _PROBE = "ÁÉHbdfghjklpqyÇ|"

@@ -7,9 +7,9 @@ calibrated confidence = 1 - P(bad) and a review threshold of 0.9 reads "send eve
 more than a 10 % chance of having over 5 % wrong characters".
 
 The shipped fit uses the raw page score alone (Platt scaling: monotone, so the ranking, and its
-AUROC, stay the engine's). A fit on all FEATURES ranked the generated fit set better but fell
-from AUROC 0.92 to 0.65 on the real pages of ../shared/data (text density and token counts of
-generated pages do not transfer), so it is available (`features=FEATURES`) but not the default.
+AUROC, stay the engine's). A fit on all FEATURES ranked the generated fit set better but did
+far worse on real pages (text density and token counts of generated pages do not transfer;
+docs/accuracy.md), so it is available (`features=FEATURES`) but not the default.
 """
 
 from __future__ import annotations

@@ -28,14 +28,13 @@ log = logging.getLogger("digitize")
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 # Once a node has more worker processes than CPUs (on a small node: always, the actors count),
-# Ray kills a worker one second after it falls idle. The Parquet write after the last page then
-# waited 1.4 to 1.7 s for a fresh worker to boot, at the end of every run (Ray Data's
-# task_scheduling_time); kept idle for a minute, the write starts in 0.03 to 0.2 s. A cluster
+# Ray kills a worker one second after it falls idle, and the Parquet write after the last page
+# waits for a fresh worker to boot. Kept idle for a minute, the write starts at once. A cluster
 # started with `ray start` takes the same setting from RAY_idle_worker_killing_time_threshold_ms
 # (ray_cluster.yaml sets it).
 LOCAL_SYSTEM_CONFIG = {"idle_worker_killing_time_threshold_ms": 60_000}
 
-# Rendered pages are 4 to 9 MB each; blocks this small carry one or two of them, so the pages
+# Rendered pages are several MB each; blocks this small carry one or two of them, so the pages
 # of one long PDF spread over every actor (an actor takes whole blocks) and few are in flight.
 BLOCK_BYTES = 16 * 2**20
 # Rendering outruns recognition; without a cap Ray Data queues rendered pages up to a share of
@@ -46,8 +45,7 @@ TASK_CPUS = 0.2  # split and route tasks: light, and must never be starved by th
 
 # Page references per block on the render-in-actor path: few, so one long PDF spreads over
 # every actor (an actor takes whole blocks, so the tail is at most one block); not one, since
-# each block costs an actor task (about 17 ms here, against 250 ms to OCR a page and 2 ms to
-# read a good text layer).
+# each block costs an actor task, more than reading a good text layer.
 REFS_PER_BLOCK = 4
 
 
@@ -139,13 +137,13 @@ def build_dataset(config: DigitizeConfig, sources: list[SourceFile], plan: PoolP
 
 def start_local_ray(num_cpus: int | None = None) -> None:
     """Start a Ray on this machine for the jobs, tests and benches: no dashboard, the repository
-    importable in every worker, and one OpenMP thread per process (two actors on two cores
-    with OpenMP threads each doubled Tesseract's time).
+    importable in every worker, and one OpenMP thread per process (actors that each spread
+    Tesseract over every core slow one another down).
 
     The worker settings go into the environment the node's processes inherit, not into a
     runtime_env: workers with a runtime_env wait for Ray's runtime-env agent and cannot use the
-    workers Ray prestarts, which put the first page 4.5 to 6.4 s into a fresh job's run instead
-    of 3.6 s. The driver's own environment is restored afterwards.
+    workers Ray prestarts, which delays a fresh job's first pages by seconds. The driver's own
+    environment is restored afterwards.
     """
     worker_env = {
         "PYTHONPATH": os.pathsep.join(p for p in (REPO_ROOT, os.environ.get("PYTHONPATH")) if p),
@@ -183,7 +181,7 @@ def run_pipeline(config: DigitizeConfig, sources: list[SourceFile]) -> str:
         object_store_memory=max(256 * 2**20, plan.workers * PAGES_IN_FLIGHT_PER_WORKER * BLOCK_BYTES // 2)
     )
     # Ray Data reserves each operator a share of the CPUs; the actors' claim uses up the light
-    # tasks' share and the split task waited ~10 s for budget at the start of every run. With
+    # tasks' share and the split task waited seconds for budget at the start of every run. With
     # rendering in the actors only page references and finished rows cross the object store,
     # so the reservation buys nothing there.
     ctx.op_resource_reservation_enabled = not plan.render_in_actor

@@ -3,8 +3,7 @@
 A reference covers pages `page`..`page_last` of one document. Pages to OCR get one reference
 each, so a long scanned PDF spreads over every actor; a PDF whose sampled pages carry a good
 text layer gets references of TEXT_LAYER_PAGES_PER_REF pages, since reading such a page costs
-about 1 ms and a block of a handful of pages would cost more in Ray task overhead (about 30 ms
-a task here) than in work. A wrong guess only moves load, never changes a row.
+far less than the Ray task that carries it. A wrong guess only moves load, never changes a row.
 A document that cannot be read or opened yields exactly one row (page 0) with the reason.
 """
 
