@@ -35,7 +35,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     p.add_argument("--input", required=True, help="folder (recursive), file, glob, or a .txt list of paths")
     p.add_argument("--output", required=True, help="output folder: pages/, review/ and runs/ are written inside")
-    p.add_argument("--engine", default=EngineConfig.name, choices=sorted(ENGINES))
+    p.add_argument("--engine", default=EngineConfig.name,
+                   help=f"one of {', '.join(sorted(ENGINES))}, or your own as package.module:Class")
     p.add_argument("--model", default=None, help="hub id or local folder, for model engines")
     p.add_argument("--languages", default=",".join(EngineConfig.languages), help="comma-separated Tesseract language codes")
     p.add_argument("--dpi", type=int, default=RenderConfig.dpi)
@@ -60,6 +61,17 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--calibration", default=DigitizeConfig.calibration,
                    help="page confidence calibration: auto (the engine's shipped fit: confidence = P(CER <= 5 %%)), none (the "
                         "engine's raw score), or a JSON from jobs/evaluate.py --fit-calibration")
+    p.add_argument("--page-timeout", type=float, default=DigitizeConfig.page_timeout,
+                   help="seconds a page may take before it ends as a `timeout` error row and its worker is replaced "
+                        "(default: the engine's: 180 for Tesseract, minutes for models on a CPU)")
+    p.add_argument("--max-page-retries", type=int, default=DigitizeConfig.max_page_retries,
+                   help="more tries, alone, for a page whose worker process crashed; then a `worker_crashed` error row")
+    p.add_argument("--worker-memory-mb", type=int, default=DigitizeConfig.worker_memory_mb,
+                   help="a worker process growing past this on a page is replaced and the page is an `out_of_memory` "
+                        "error row (default: half the machine's memory)")
+    p.add_argument("--retry-errors", action="store_true",
+                   help="with --incremental or a resumed --run-id: read again the pages that ended as worker_crashed, "
+                        "timeout or out_of_memory error rows (by default they are recorded and left alone)")
     p.add_argument("--rows-per-file", type=int, default=DigitizeConfig.rows_per_file, help="pages per Parquet file (also the most a killed run redoes per file)")
     return p.parse_args(argv)
 
@@ -105,6 +117,10 @@ def build_config(args: argparse.Namespace) -> DigitizeConfig:
         s3_endpoint=args.s3_endpoint or os.environ.get("AWS_ENDPOINT_URL"),
         incremental=args.incremental,
         calibration=args.calibration,
+        page_timeout=args.page_timeout,
+        max_page_retries=args.max_page_retries,
+        worker_memory_mb=args.worker_memory_mb,
+        retry_errors=args.retry_errors,
     )
 
 

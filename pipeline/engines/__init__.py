@@ -14,10 +14,16 @@ ENGINES: dict[str, str] = {
 
 
 def engine_class(name: str) -> type[Engine]:
-    if name not in ENGINES:
-        raise EngineLoadError(f"unknown engine {name!r}; choose one of: {', '.join(sorted(ENGINES))}")
-    module, _, attr = ENGINES[name].partition(":")
-    return getattr(importlib.import_module(module), attr)
+    """A registered engine by name, or your own as "package.module:Class" (it implements
+    pipeline/engines/base.py and is importable on every node)."""
+    target = ENGINES.get(name, name if ":" in name else None)
+    if target is None:
+        raise EngineLoadError(f"unknown engine {name!r}; choose one of: {', '.join(sorted(ENGINES))}, or package.module:Class")
+    module, _, attr = target.partition(":")
+    try:
+        return getattr(importlib.import_module(module), attr)
+    except (ImportError, AttributeError) as exc:
+        raise EngineLoadError(f"engine {name!r} cannot be imported: {exc}") from exc
 
 
 __all__ = ["ENGINES", "Engine", "EngineLoadError", "PageImage", "engine_class"]

@@ -51,6 +51,10 @@ class Engine(Protocol):
     def uses_gpu(cfg: EngineConfig) -> bool:
         """Whether actors should ask Ray for a GPU when the cluster has one."""
 
+    @staticmethod
+    def page_timeout(cfg: EngineConfig, on_gpu: bool) -> float:
+        """Seconds a page may take before its worker is replaced (--page-timeout overrides)."""
+
     @property
     def model_id(self) -> str:
         """What goes in the row's `model` column."""

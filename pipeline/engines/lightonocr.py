@@ -101,6 +101,10 @@ class LightOnOCREngine:
     def uses_gpu(cfg: EngineConfig) -> bool:
         return True
 
+    @staticmethod
+    def page_timeout(cfg: EngineConfig, on_gpu: bool) -> float:
+        return 300.0 if on_gpu else 1800.0  # a whole page of tokens from a 1B model
+
     @property
     def model_id(self) -> str:
         return str(self.cfg.model)

@@ -75,6 +75,10 @@ class TesseractEngine:
     def uses_gpu(cfg: EngineConfig) -> bool:
         return False
 
+    @staticmethod
+    def page_timeout(cfg: EngineConfig, on_gpu: bool) -> float:
+        return 180.0  # OCRmyPDF's --tesseract-timeout default
+
     @property
     def model_id(self) -> str:
         return f"tesseract-{self._version}:{'+'.join(self._cfg.languages)}"

@@ -79,6 +79,10 @@ class TrOCREngine:
     def uses_gpu(cfg: EngineConfig) -> bool:
         return True
 
+    @staticmethod
+    def page_timeout(cfg: EngineConfig, on_gpu: bool) -> float:
+        return 120.0 if on_gpu else 900.0  # a page of lines, each a full generate on a CPU
+
     @property
     def model_id(self) -> str:
         return str(self.cfg.model)

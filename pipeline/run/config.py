@@ -73,6 +73,13 @@ class DigitizeConfig:
     incremental: bool = False  # skip documents the ledger says are converted with these settings
     # page confidence calibration: "auto" (the engine's shipped fit, if any), "none", or a JSON path
     calibration: str = "auto"
+    # failure isolation (pipeline.run.isolation): seconds a page may take (None: the engine's
+    # default), more tries for a page that crashed its worker, a worker process's memory cap in
+    # MB (None: half the machine), and whether a rerun reads again the pages those failures ended
+    page_timeout: float | None = None
+    max_page_retries: int = 2
+    worker_memory_mb: int | None = None
+    retry_errors: bool = False
 
     def replace(self, **changes: object) -> "DigitizeConfig":
         return dataclasses.replace(self, **changes)

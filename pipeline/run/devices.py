@@ -5,8 +5,19 @@ from __future__ import annotations
 import importlib.util
 
 
+# In a worker child process (pipeline.run.isolation) Ray is not there to ask: the actor pins
+# what Ray assigned it before the child loads its engine.
+_PINNED: dict[str, object] = {}
+
+
+def pin(device: str, cpu_threads: int | None) -> None:
+    _PINNED.update(device=device, cpu_threads=cpu_threads)
+
+
 def actor_device() -> str:
     """"cuda" when Ray gave this actor a GPU (it sets CUDA_VISIBLE_DEVICES), else "cpu"."""
+    if "device" in _PINNED:
+        return str(_PINNED["device"])
     try:
         import ray
 
@@ -30,6 +41,8 @@ def cluster_gpus() -> int:
 def actor_cpu_threads() -> int | None:
     """Threads a CPU model should use in this actor: the whole CPUs Ray assigned it (at least
     one), so two actors on a 2-core node do not each start two threads; None outside Ray."""
+    if "cpu_threads" in _PINNED:
+        return _PINNED["cpu_threads"]  # type: ignore[return-value]
     try:
         import ray
 

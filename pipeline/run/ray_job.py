@@ -1,7 +1,7 @@
 """All the page pipeline's Ray wiring in one place: read, map_batches, actor pool, resources, write_parquet.
 
 discover (driver) -> split (tasks) -> route and render (tasks) -> recognize and score (actor pool) -> Parquet.
-On CPU actors routing and rendering run inside the recognize actor (see RenderAndRecognize).
+On CPU actors routing and rendering run inside the recognize actor (see RenderAndRecognizeActor).
 Pages stream through; no stage holds more than a batch of page images.
 """
 
@@ -20,7 +20,7 @@ from pipeline.run.devices import cluster_gpus
 from pipeline.engines import engine_class
 from pipeline.run.split import split_documents
 from pipeline.run.route import RoutePages
-from pipeline.run.recognize import Recognize, RenderAndRecognize
+from pipeline.run.recognize import RecognizeActor, RenderAndRecognizeActor
 from pipeline.run.resume import completed_pages
 
 log = logging.getLogger("digitize")
@@ -54,7 +54,7 @@ class PoolPlan:
     workers: int
     num_cpus: float
     num_gpus: float
-    # CPU actors render their own pages (RenderAndRecognize); GPU actors get them from CPU
+    # CPU actors render their own pages (RenderAndRecognizeActor); GPU actors get them from CPU
     # render tasks, so rendering overlaps the device's work.
     render_in_actor: bool = True
 
@@ -114,7 +114,7 @@ def build_dataset(config: DigitizeConfig, sources: list[SourceFile], plan: PoolP
     )
     if plan.render_in_actor:
         ds = _split_blocks(ds, max(REFS_PER_BLOCK, engine.pages_per_call(config.engine)))
-        recognizer: type = RenderAndRecognize
+        recognizer: type = RenderAndRecognizeActor
     else:
         ds = ds.map_batches(
             RoutePages(config, engine.render_spec(config.engine)),
@@ -122,7 +122,7 @@ def build_dataset(config: DigitizeConfig, sources: list[SourceFile], plan: PoolP
             batch_format="pyarrow",
             num_cpus=TASK_CPUS,
         )
-        recognizer = Recognize
+        recognizer = RecognizeActor
     ds = ds.map_batches(
         recognizer,
         fn_constructor_kwargs={"config": config},
