@@ -152,16 +152,20 @@ def run_generate(args: argparse.Namespace) -> int:
     from pipeline.handwriting.ray_job import run_generate as generate_on_ray
 
     init_ray(args.address)
-    generate_on_ray(config, plan.rows, model_dir)
+    written = generate_on_ray(config, plan.rows, model_dir)
     elapsed = time.perf_counter() - started
-    summary = {"config": asdict(config), "model_dir": model_dir, "lines": len(plan.rows), "empty_skipped": plan.empty,
+    if written != len(plan.rows):
+        print(f"augment: {len(plan.rows) - written} line(s) lost to a generator worker that crashed, hung or ran out "
+              "of memory (see the log)", flush=True)
+    summary = {"config": asdict(config), "model_dir": model_dir, "lines": written, "planned": len(plan.rows),
+               "lost_to_worker_failures": len(plan.rows) - written, "empty_skipped": plan.empty,
                "unsupported_lines_skipped": plan.unsupported_lines, "unsupported_characters": dict(plan.unsupported),
                "seconds": round(elapsed, 1), "lines_per_s": round(len(plan.rows) / elapsed, 3)}
     fs, path = filesystem(join(config.output, "_generation.json"))
     with fs.open_output_stream(path) as fh:
         fh.write(json.dumps(summary, indent=1, ensure_ascii=False).encode())
-    print(f"augment: wrote {len(plan.rows)} line(s) to {config.output} in {elapsed:.1f} s "
-          f"({len(plan.rows) / elapsed:.2f} lines/s)", flush=True)
+    print(f"augment: wrote {written} line(s) to {config.output} in {elapsed:.1f} s "
+          f"({written / elapsed:.2f} lines/s)", flush=True)
     return 0
 
 

@@ -11,9 +11,12 @@ the cluster the job runs on.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import os
+import signal
 import sys
+import threading
 import time
 from datetime import datetime, timezone
 from typing import get_args
@@ -138,6 +141,36 @@ def init_ray(address: str | None) -> None:
         start_local_ray()
 
 
+@contextlib.contextmanager
+def _stop_on_sigterm():
+    """SIGTERM (a scheduler, `kill`, `ray job stop`) stops the run as Ctrl-C does."""
+    def stop(signum, frame):
+        raise KeyboardInterrupt(signal.Signals(signum).name)
+
+    previous = signal.signal(signal.SIGTERM, stop) if threading.current_thread() is threading.main_thread() else None
+    try:
+        yield
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _stopped(config: DigitizeConfig, why: str) -> int:
+    """End the run's Ray workers (a local Ray with them), then say what was written and how to resume."""
+    import ray
+
+    from connectors.filesystem import filesystem
+    from pipeline.run.ray_job import pages_dir
+    from pipeline.run.resume import completed_pages
+
+    ray.shutdown()
+    fs, path = filesystem(pages_dir(config))
+    written = len(completed_pages(fs, path)) if fs.get_file_info(path).type.name == "Directory" else 0
+    print(f"digitize: stopped by {why}: {written} page(s) written to {pages_dir(config)}. To finish the run, start the "
+          f"same command with --run-id {config.run_id}: pages already written are skipped.", flush=True)
+    return 128 + (signal.SIGTERM if why == "SIGTERM" else signal.SIGINT)
+
+
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     args = parse_args(argv)
@@ -167,7 +200,7 @@ def main(argv: list[str] | None = None) -> int:
     listed = len(sources)
     if config.incremental:
         known = ledger.load(config)
-        sources = ledger.pending(sources, known, ledger.fingerprint(config))
+        sources = ledger.pending(sources, known, ledger.fingerprint(config), retry_errors=config.retry_errors)
         if not sources:
             print(f"digitize: nothing to do: all {listed} document(s) unchanged since their last conversion "
                   f"with these settings ({time.perf_counter() - started:.1f} s)", flush=True)
@@ -175,11 +208,15 @@ def main(argv: list[str] | None = None) -> int:
         print(f"digitize: incremental: {len(sources)} of {listed} document(s) new or changed", flush=True)
     print(f"digitize: {len(sources)} document(s) from {config.input}, engine {config.engine.name}, run {config.run_id}", flush=True)
 
-    from pipeline.run.outputs import doc_ids, format_summary, summarize, write_review, write_summary
+    from pipeline.run.outputs import doc_ids, format_summary, isolation_errors, summarize, write_review, write_summary
     from pipeline.run.ray_job import run_pipeline
 
     init_ray(args.address)
-    pages = run_pipeline(config, sources)
+    try:
+        with _stop_on_sigterm():
+            pages = run_pipeline(config, sources)
+    except KeyboardInterrupt as stop:
+        return _stopped(config, str(stop) or "SIGINT")
     write_review(config, pages)
     summary = summarize(config, [s.uri for s in sources], pages, time.perf_counter() - started)
     path = write_summary(config, summary)
@@ -188,7 +225,7 @@ def main(argv: list[str] | None = None) -> int:
     if not sources:
         print("digitize: no supported documents (PDF, PNG, JPEG, TIFF) found; nothing to do", flush=True)
     if config.incremental and summary.complete:
-        ledger.record(config, sources, doc_ids(pages), known)
+        ledger.record(config, sources, doc_ids(pages), known, isolation_errors(pages))
     return 0 if summary.complete else 2
 
 

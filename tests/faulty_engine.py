@@ -25,6 +25,8 @@ class FaultyEngine(TesseractEngine):
 
     def recognize(self, pages: list[PageImage]) -> list[Recognition]:
         results = super().recognize(pages)
+        if os.environ.get("FAULTY_ENGINE_OFF"):  # the faults "fixed": a rerun reads every page
+            return results
         for rec in results:
             words = set(rec.text.upper().replace(".", " ").split())
             if "SEGFAULT" in words:

@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+import psutil
 import pyarrow.parquet as pq
 import pytest
 
@@ -34,8 +36,8 @@ def register(tmp_path_factory) -> Path:
     return folder
 
 
-def _digitize(args: list[str], **kwargs) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+def _digitize(args: list[str], env_extra: dict[str, str] | None = None, **kwargs) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONPATH": str(ROOT), **(env_extra or {})}
     return subprocess.run([sys.executable, str(ROOT / "jobs" / "digitize.py"), *args], env=env, capture_output=True,
                           text=True, **kwargs)
 
@@ -63,11 +65,53 @@ def test_crash_hang_and_memory_cost_one_error_row_each(register):
     assert wall < 240, f"the run took {wall:.0f} s"
 
 
-def test_a_resumed_run_does_not_read_the_failed_pages_again_unless_asked(register):
-    out = register / "out"
-    again = _digitize(["--input", str(register / "in"), "--output", str(out), "--run-id", "faults",
-                       "--engine", "tests.faulty_engine:FaultyEngine", "--page-timeout", "15"], timeout=300)
+def test_failed_pages_are_left_alone_on_resume_and_read_again_when_asked(register):
+    out, args = register / "out", ["--input", str(register / "in"), "--output", str(register / "out"), "--run-id", "faults",
+                                   "--engine", "tests.faulty_engine:FaultyEngine", "--page-timeout", "15"]
+    again = _digitize(args, timeout=300)
     assert again.returncode == 0 and "8 page(s) already written" in again.stdout, again.stdout[-2000:]
+    fixed = _digitize(args + ["--retry-errors"], timeout=300, env_extra={"FAULTY_ENGINE_OFF": "1"})
+    assert fixed.returncode == 0, fixed.stderr[-3000:]
+    rows = list(iter_pages(str(out / "pages")))
+    assert sorted(r["page"] for r in rows) == list(range(1, PAGES + 1))  # read again, not duplicated
+    assert all(r["status"] == "ok" for r in rows)
+
+
+def test_sigterm_stops_the_run_and_every_process_it_started(register):
+    args = ["--input", str(register / "in"), "--output", str(register / "stopped"), "--run-id", "stop",
+            "--engine", "tests.faulty_engine:FaultyEngine", "--page-timeout", "600", "--workers", "1"]
+    proc = subprocess.Popen([sys.executable, str(ROOT / "jobs" / "digitize.py"), *args], stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:  # until a page worker reads pages
+            tree = psutil.Process(proc.pid).children(recursive=True)
+            if any("pipeline.run.worker_process" in " ".join(_cmdline(p)) for p in tree):
+                break
+            time.sleep(0.5)
+        else:
+            pytest.fail("no page worker started")
+        time.sleep(3)
+        tree = psutil.Process(proc.pid).children(recursive=True)
+        proc.send_signal(signal.SIGTERM)
+        output, _ = proc.communicate(timeout=90)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 128 + signal.SIGTERM, output[-3000:]
+    assert "stopped by SIGTERM" in output and "--run-id stop" in output
+    _, alive = psutil.wait_procs(tree, timeout=30)
+    assert not alive, [(p.pid, _cmdline(p)) for p in alive]
+    resumed = _digitize(args[:-4] + ["--page-timeout", "60"], timeout=300, env_extra={"FAULTY_ENGINE_OFF": "1"})
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    assert sorted(r["page"] for r in iter_pages(str(register / "stopped" / "pages"))) == list(range(1, PAGES + 1))
+
+
+def _cmdline(proc: psutil.Process) -> list[str]:
+    try:
+        return proc.cmdline()
+    except psutil.Error:
+        return []
 
 
 def _echo_or_die(rows):

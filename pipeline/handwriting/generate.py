@@ -10,7 +10,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-import pyarrow as pa
 import torch
 from PIL import Image
 
@@ -21,7 +20,6 @@ from pipeline.handwriting.model import (SHIPPED_MODEL, GeneratorMeta, check_mode
 from pipeline.handwriting.render import LINE_HEIGHT, LineLayout, line_width, render_condition
 from pipeline.handwriting.sampling import sample_lines
 from pipeline.handwriting.training_data import from_tensor_range, to_tensor_range
-from schemas.synthetic import SYNTHETIC_SCHEMA
 
 WIDTH_BUCKET = 32  # lines are padded to a multiple of this, then batched only with equal widths
 
@@ -96,7 +94,8 @@ def encode_png(line: np.ndarray) -> bytes:
 
 
 class GenerateLines:
-    """Ray actor over a batch of plan rows: loads the generator once, writes SYNTHETIC_SCHEMA rows."""
+    """Loads the generator once, turns batches of plan rows into SYNTHETIC_SCHEMA records
+    (run by the side stage's actors in a worker process: pipeline.handwriting.ray_job)."""
 
     def __init__(self, config: GenerateConfig, model_dir: str) -> None:
         self.config = config
@@ -136,8 +135,8 @@ class GenerateLines:
                     out[i] = line
         return out  # type: ignore[return-value]
 
-    def __call__(self, batch: pa.Table) -> pa.Table:
-        rows = batch.to_pylist()
+    def __call__(self, rows: list[dict]) -> list[dict]:
+        """Plan rows to SYNTHETIC_SCHEMA records."""
         lines = self.lines([r["text"] for r in rows], [r["style_id"] for r in rows], [r["seed"] for r in rows])
         names = [s.name for s in self.meta.styles] + ["any"]
         records = [{
@@ -147,4 +146,4 @@ class GenerateLines:
             "steps": self.config.steps, "guidance_scale": self.config.guidance_scale,
             "width": int(line.shape[1]), "height": LINE_HEIGHT, "index": row["index"],
         } for row, line in zip(rows, lines)]
-        return pa.Table.from_pylist(records, schema=SYNTHETIC_SCHEMA)
+        return records

@@ -1,20 +1,47 @@
 """The synthetic-handwriting side stage on Ray: planned rows (driver) -> generator actor pool -> Parquet.
 
 It shares the page pipeline's pool sizing, so it runs beside a digitize job without starving it.
+The generator runs in a worker process its actor replaces (pipeline.run.isolation): a line that
+crashes, hangs or bloats it is left out and counted, and the rest are written.
 """
 
 from __future__ import annotations
 
+from functools import partial
+
+import pyarrow as pa
 import ray
 
 from connectors.filesystem import filesystem
 from pipeline.handwriting.generate import GenerateConfig, GenerateLines
+from pipeline.run.devices import actor_cpu_threads, actor_device, pin
+from pipeline.run.isolation import IsolatedStage, IsolationPolicy, default_memory_limit
 from pipeline.run.ray_job import TASK_CPUS, size_pool
+from schemas.synthetic import SYNTHETIC_SCHEMA
+
+LINE_TIMEOUT_S = {"cpu": 300.0, "gpu": 60.0}  # one line's share of a batch's sampling
 
 
-def run_generate(config: GenerateConfig, rows: list[dict], model_dir: str) -> str:
+def _generator_in_worker(config: GenerateConfig, model_dir: str, device: str, cpu_threads: int | None) -> GenerateLines:
+    pin(device, cpu_threads)
+    return GenerateLines(config, model_dir)
+
+
+class GenerateLinesActor:
+    def __init__(self, config: GenerateConfig, model_dir: str) -> None:
+        device = actor_device()
+        policy = IsolationPolicy(page_timeout=LINE_TIMEOUT_S["cpu" if device == "cpu" else "gpu"], max_page_retries=1,
+                                 memory_limit=default_memory_limit())
+        self.stage = IsolatedStage(partial(_generator_in_worker, config, model_dir, device, actor_cpu_threads()), policy,
+                                   failed_row=lambda row, failure: None)
+
+    def __call__(self, batch: pa.Table) -> pa.Table:
+        return pa.Table.from_pylist(self.stage(batch.to_pylist()), schema=SYNTHETIC_SCHEMA)
+
+
+def run_generate(config: GenerateConfig, rows: list[dict], model_dir: str) -> int:
     """Generate the planned lines in an actor pool (one per GPU, fp16 there; else the CPUs)
-    and write SYNTHETIC_SCHEMA Parquet shards into config.output."""
+    and write SYNTHETIC_SCHEMA Parquet shards into config.output; returns the lines written."""
     # on CPUs one actor using the node's cores: a diffusion step is one big batched call
     plan = size_pool(True, config.gpu, config.workers, 1, max_cpu_share=float("inf"))
     # equal-width lines batch together: order by style and length, the index column keeps the plan order
@@ -22,7 +49,7 @@ def run_generate(config: GenerateConfig, rows: list[dict], model_dir: str) -> st
     fs, path = filesystem(config.output)
     ds = ray.data.from_items(rows, override_num_blocks=max(1, min(len(rows) // config.batch_size + 1, 512)))
     ds = ds.map_batches(
-        GenerateLines,
+        GenerateLinesActor,
         fn_constructor_kwargs={"config": config, "model_dir": model_dir},
         batch_size=config.batch_size,
         batch_format="pyarrow",
@@ -34,4 +61,6 @@ def run_generate(config: GenerateConfig, rows: list[dict], model_dir: str) -> st
     )
     ds.write_parquet(path, filesystem=fs, compression="zstd", min_rows_per_file=config.rows_per_file,
                      ray_remote_args={"num_cpus": TASK_CPUS})
-    return config.output
+    import pyarrow.dataset as pads
+
+    return pads.dataset(path, format="parquet", filesystem=fs).count_rows()

@@ -30,6 +30,8 @@ from pipeline.engines.base import EngineLoadError
 log = logging.getLogger("digitize")
 
 Row = dict[str, Any]
+# what a failed worker leaves: recorded, and read again only when asked (--retry-errors)
+ISOLATION_ERRORS = frozenset({"worker_crashed", "timeout", "out_of_memory"})
 WATCH_INTERVAL_S = 0.1
 START_TIMEOUT_S = 900.0  # a child builds its handler (loads a model) within this
 
@@ -140,13 +142,17 @@ class IsolationPolicy:
 
 
 def pages_in(rows: list[Row]) -> int:
-    return sum((r.get("page_last") or r["page"]) - r["page"] + 1 for r in rows)
+    """Pages a batch covers; a row without page numbers (a line to generate) is one unit."""
+    return sum((r.get("page_last") or r["page"]) - r["page"] + 1 if "page" in r else 1 for r in rows)
 
 
 def one_page_rows(rows: list[Row]) -> list[list[Row]]:
     """Each page of the batch as a batch of its own (a reference covering a run of pages is cut up)."""
     out = []
     for row in rows:
+        if "page" not in row:
+            out.append([row])
+            continue
         last = row.get("page_last") or row["page"]
         for page in range(row["page"], last + 1):
             out.append([{**row, "page": page, **({"page_last": page} if "page_last" in row else {})}])
@@ -156,11 +162,12 @@ def one_page_rows(rows: list[Row]) -> list[list[Row]]:
 class IsolatedStage:
     """A page stage (rows in, page rows out) run in a replaceable child with the policy above.
 
-    `failed_row(row, failure)` turns a page's input row into its error row.
+    `failed_row(row, failure)` turns a page's input row into its error row (None: no row, for
+    stages whose output has no place for errors; the caller counts what is missing).
     """
 
     def __init__(self, factory: Callable[[], Callable[[list[Row]], list[Row]]], policy: IsolationPolicy,
-                 failed_row: Callable[[Row, WorkerFailure], Row]):
+                 failed_row: Callable[[Row, WorkerFailure], Row | None]):
         self.policy = policy
         self.failed_row = failed_row
         self.worker = WorkerProcess(factory, policy.memory_limit)
@@ -188,8 +195,9 @@ class IsolatedStage:
                 if failure.kind != "worker_crashed" or crashes > self.policy.max_page_retries:
                     tries = crashes if failure.kind == "worker_crashed" else 1
                     failure = WorkerFailure(failure.kind, f"{failure.detail} (tried {tries} time(s) alone)")
-                    log.warning("isolation: %s page %s: %s", rows[0]["source_uri"], rows[0]["page"], failure.detail)
-                    return [self.failed_row(r, failure) for r in rows]
+                    where = f"{rows[0]['source_uri']} page {rows[0]['page']}" if "page" in rows[0] else str(rows[0])[:120]
+                    log.warning("isolation: %s: %s", where, failure.detail)
+                    return [out for r in rows if (out := self.failed_row(r, failure)) is not None]
             try:
                 return self._run(rows)
             except WorkerFailure as exc:

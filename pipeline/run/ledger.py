@@ -33,6 +33,7 @@ LEDGER_SCHEMA = pa.schema(
         ("fingerprint", pa.string()),
         ("run_id", pa.string()),
         ("converted_at", pa.float64()),
+        ("isolation_errors", pa.int32()),  # pages that crashed, hung or bloated their worker
     ]
 )
 
@@ -64,13 +65,15 @@ def load(config: DigitizeConfig) -> dict[str, dict]:
     return {row["source_uri"]: row for row in pq.read_table(path, filesystem=fs).to_pylist()}
 
 
-def pending(sources: list[SourceFile], ledger: dict[str, dict], fp: str) -> list[SourceFile]:
-    """The sources that are new, changed, or converted with other settings."""
+def pending(sources: list[SourceFile], ledger: dict[str, dict], fp: str, retry_errors: bool = False) -> list[SourceFile]:
+    """The sources that are new, changed, or converted with other settings; with `retry_errors`,
+    also those with pages whose worker crashed, hung or ran out of memory."""
     out = []
     for src in sources:
         seen = ledger.get(src.uri)
         if (
             seen is None
+            or (retry_errors and (seen.get("isolation_errors") or 0) > 0)
             or seen["fingerprint"] != fp
             or seen["size"] != src.size
             or abs((seen["mtime"] or 0.0) - src.mtime) > 1e-3
@@ -80,12 +83,14 @@ def pending(sources: list[SourceFile], ledger: dict[str, dict], fp: str) -> list
     return out
 
 
-def record(config: DigitizeConfig, processed: list[SourceFile], doc_ids: dict[str, str], ledger: dict[str, dict]) -> str:
+def record(config: DigitizeConfig, processed: list[SourceFile], doc_ids: dict[str, str], ledger: dict[str, dict],
+           isolation_errors: dict[str, int] | None = None) -> str:
     """Merge this run's documents into the ledger and write it back (whole file, then replace)."""
     fp, now = fingerprint(config), time.time()
     for src in processed:
         ledger[src.uri] = dict(source_uri=src.uri, size=src.size, mtime=src.mtime, etag=src.etag, doc_id=doc_ids.get(src.uri),
-                               fingerprint=fp, run_id=config.run_id, converted_at=now)
+                               fingerprint=fp, run_id=config.run_id, converted_at=now,
+                               isolation_errors=(isolation_errors or {}).get(src.uri, 0))
     target = ledger_path(config)
     fs, path = filesystem(target)
     fs.create_dir(path.rsplit("/", 1)[0], recursive=True)

@@ -18,6 +18,7 @@ import pyarrow.parquet as pq
 
 from connectors.filesystem import filesystem, join, write_bytes
 from pipeline.run.config import DigitizeConfig
+from pipeline.run.isolation import ISOLATION_ERRORS
 from pipeline.run.pages_reader import open_pages
 from schemas import PAGE_SCHEMA, REVIEW_COLUMNS, REVIEW_SCHEMA
 
@@ -75,6 +76,15 @@ def write_review(config: DigitizeConfig, pages_folder: str) -> str:
             for batch in dataset.to_batches(columns=REVIEW_COLUMNS, filter=pc.field("needs_review"), batch_size=256):
                 writer.write_table(pa.Table.from_batches([batch]).cast(REVIEW_SCHEMA))
     return target
+
+
+def isolation_errors(pages_folder: str) -> dict[str, int]:
+    """source_uri -> pages whose worker crashed, hung or ran out of memory in the run."""
+    table = _read(pages_folder, ["source_uri", "error_kind"])
+    counts: dict[str, int] = collections.Counter(
+        uri for uri, kind in zip(table.column("source_uri").to_pylist(), table.column("error_kind").to_pylist())
+        if kind in ISOLATION_ERRORS)
+    return dict(counts)
 
 
 def doc_ids(pages_folder: str) -> dict[str, str]:

@@ -1,6 +1,6 @@
 """All the page pipeline's Ray wiring in one place: read, map_batches, actor pool, resources, write_parquet.
 
-discover (driver) -> split (tasks) -> route and render (tasks) -> recognize and score (actor pool) -> Parquet.
+discover (driver) -> split (tasks) -> route and render (actors) -> recognize and score (actor pool) -> Parquet.
 On CPU actors routing and rendering run inside the recognize actor (see RenderAndRecognizeActor).
 Pages stream through; no stage holds more than a batch of page images.
 """
@@ -19,8 +19,7 @@ from pipeline.run.config import DigitizeConfig
 from pipeline.run.devices import cluster_gpus
 from pipeline.engines import engine_class
 from pipeline.run.split import split_documents
-from pipeline.run.route import RoutePages
-from pipeline.run.recognize import RecognizeActor, RenderAndRecognizeActor
+from pipeline.run.actors import RecognizeActor, RenderAndRecognizeActor, RouteActor
 from pipeline.run.resume import completed_pages
 
 log = logging.getLogger("digitize")
@@ -55,8 +54,9 @@ class PoolPlan:
     num_cpus: float
     num_gpus: float
     # CPU actors render their own pages (RenderAndRecognizeActor); GPU actors get them from CPU
-    # render tasks, so rendering overlaps the device's work.
+    # route actors, so rendering overlaps the device's work.
     render_in_actor: bool = True
+    route_workers: int = 1  # route actors of the GPU layout, at most
 
 
 def size_pool(gpu_engine: bool, gpu: str, workers: int | None, cpu_workers: int | None,
@@ -70,7 +70,9 @@ def size_pool(gpu_engine: bool, gpu: str, workers: int | None, cpu_workers: int 
     """
     gpus = cluster_gpus()
     if gpu_engine and (gpu == "always" or (gpu == "auto" and gpus > 0)):
-        return PoolPlan(workers=workers or max(1, gpus), num_cpus=1.0, num_gpus=1.0, render_in_actor=False)
+        cpus = int(ray.cluster_resources().get("CPU", 1))
+        return PoolPlan(workers=workers or max(1, gpus), num_cpus=1.0, num_gpus=1.0, render_in_actor=False,
+                        route_workers=max(1, cpus // 2))
     cpus = max(1.0, float(ray.cluster_resources().get("CPU", 1)))
     workers = workers or cpu_workers or max(1, int(cpus))
     share = min(max_cpu_share, (cpus - 2 * TASK_CPUS) / workers)
@@ -117,9 +119,11 @@ def build_dataset(config: DigitizeConfig, sources: list[SourceFile], plan: PoolP
         recognizer: type = RenderAndRecognizeActor
     else:
         ds = ds.map_batches(
-            RoutePages(config, engine.render_spec(config.engine)),
+            RouteActor,
+            fn_constructor_kwargs={"config": config},
             batch_size=max(1, engine.pages_per_call(config.engine)),
             batch_format="pyarrow",
+            compute=ray.data.ActorPoolStrategy(min_size=1, max_size=plan.route_workers),
             num_cpus=TASK_CPUS,
         )
         recognizer = RecognizeActor
@@ -170,7 +174,7 @@ def run_pipeline(config: DigitizeConfig, sources: list[SourceFile]) -> str:
     log.info("recognizer pool: %d actor(s), %.2f CPU and %.0f GPU each", plan.workers, plan.num_cpus, plan.num_gpus)
     out = pages_dir(config)
     fs, path = filesystem(out)
-    done = completed_pages(fs, path)
+    done = completed_pages(fs, path, retry_errors=config.retry_errors)
     if done:
         print(f"digitize: resuming run {config.run_id}: {len(done)} page(s) already written are skipped", flush=True)
     if not sources:

@@ -2,34 +2,28 @@
 
 The engine loads once per worker process. Pages routed to OCR are recognized in batches of the
 engine's batch size; if a batch raises, its pages are retried one by one so only the page that
-breaks the engine ends as an error row. The Ray actors (RecognizeActor, RenderAndRecognizeActor)
-run that work in a child process (pipeline.run.isolation), so a page that crashes, hangs or
-bloats the process also ends as one error row.
+breaks the engine ends as an error row. The Ray actors (pipeline.run.actors) run this in a
+child process, so a page that crashes, hangs or bloats the process also ends as one error row.
 """
 
 from __future__ import annotations
 
 import time
-from functools import partial
 from typing import Any
 
 import numpy as np
-import pyarrow as pa
 
 from pipeline.quality.calibration import Calibration
 from pipeline.quality.calibration import for_run as calibration_for_run
 from pipeline.run.config import DigitizeConfig
-from pipeline.run.devices import actor_cpu_threads, actor_device, pin
+from pipeline.run.devices import actor_device
 from pipeline.engines import PageImage, engine_class
 from pipeline.page.language import detect_language
 from pipeline.run.route import RoutePages
-from pipeline.run.isolation import IsolatedStage, IsolationPolicy, WorkerFailure, default_memory_limit
-from pipeline.run.records import Recognition, Token, apply_recognition, new_row, to_table
+from pipeline.run.records import Recognition, Token, apply_recognition
 from pipeline.page.scoring import ink_ratio, needs_review, page_score, token_stats
-from schemas import PAGE_SCHEMA
 
 BLANK_INK_RATIO = 0.002
-DEFAULT_PAGE_TIMEOUT_S = 600.0  # an engine without its own page_timeout
 
 
 def _pixels(row: dict[str, Any]) -> np.ndarray:
@@ -91,64 +85,6 @@ class RouteAndRecognize:
 
     def __call__(self, refs: list[dict[str, Any]]) -> list[dict[str, Any]]:
         return self.recognize.finish_rows(self.route.route_rows(refs))
-
-
-def _in_worker(stage: type, config: DigitizeConfig, device: str, cpu_threads: int | None):
-    """Build `stage` in a worker child process, on the device and threads Ray gave the actor."""
-    pin(device, cpu_threads)
-    return stage(config)
-
-
-def isolation_policy(config: DigitizeConfig, on_gpu: bool) -> IsolationPolicy:
-    engine = engine_class(config.engine.name)
-    default_timeout = getattr(engine, "page_timeout", lambda cfg, gpu: DEFAULT_PAGE_TIMEOUT_S)(config.engine, on_gpu)
-    return IsolationPolicy(
-        page_timeout=config.page_timeout or default_timeout,
-        max_page_retries=config.max_page_retries,
-        memory_limit=config.worker_memory_mb * 2**20 if config.worker_memory_mb else default_memory_limit(),
-    )
-
-
-def failed_row(row: dict[str, Any], failure: WorkerFailure, config: DigitizeConfig) -> dict[str, Any]:
-    """The page row for a page whose worker process failed on it."""
-    out = new_row(**{k: v for k, v in row.items() if k not in ("image", "image_mode", "page_last")})
-    out.update(status="error", error_kind=failure.kind, error=failure.detail, engine=config.engine.name)
-    finish_row(out, config)
-    return out
-
-
-class _IsolatedActor:
-    work: type  # the in-process stage the child runs
-
-    def __init__(self, config: DigitizeConfig):
-        self.config = config
-        device = actor_device()
-        self.stage = IsolatedStage(
-            partial(_in_worker, self.work, config, device, actor_cpu_threads()),
-            isolation_policy(config, device != "cpu"),
-            partial(failed_row, config=config),
-        )
-
-    def __call__(self, batch: pa.Table) -> pa.Table:
-        return to_table(self.stage(batch.to_pylist()), PAGE_SCHEMA)
-
-
-class RecognizeActor(_IsolatedActor):
-    """The recognizer actor of the GPU layout: rendered pages in (from CPU tasks), page rows out."""
-
-    work = Recognize
-
-
-class RenderAndRecognizeActor(_IsolatedActor):
-    """Render and recognize in one actor, for actors that run on CPUs.
-
-    On CPU nodes the render tasks and the engine share the same cores anyway; rendering where
-    the page is read keeps its pixels (several MB a page) out of the object store and spares
-    Ray the extra worker processes and operator. GPU actors keep rendering in CPU tasks so it
-    overlaps the device's work.
-    """
-
-    work = RouteAndRecognize
 
 
 def _apply_ocr(row: dict[str, Any], rec: Recognition, pixels: np.ndarray, calibration: Calibration | None) -> None:
