@@ -40,6 +40,11 @@ BLOCK_BYTES = 16 * 2**20
 # the whole object store, so peak memory would grow with the corpus. Pages in flight per actor:
 PAGES_IN_FLIGHT_PER_WORKER = 6
 TASK_CPUS = 0.2  # split and route tasks: light, and must never be starved by the actors
+# Ray retries a dead actor's task without end by default. Pages die in the actors' worker
+# processes (pipeline.run.isolation), not in the actors; an actor that dies anyway (its node
+# lost, a bug) has its task tried this many more times, then the run stops with the reason,
+# instead of looping. Resume with the same run id.
+ACTOR_TASK_RETRIES = 3
 
 
 # Page references per block on the render-in-actor path: few, so one long PDF spreads over
@@ -125,6 +130,7 @@ def build_dataset(config: DigitizeConfig, sources: list[SourceFile], plan: PoolP
             batch_format="pyarrow",
             compute=ray.data.ActorPoolStrategy(min_size=1, max_size=plan.route_workers),
             num_cpus=TASK_CPUS,
+            max_task_retries=ACTOR_TASK_RETRIES,
         )
         recognizer = RecognizeActor
     ds = ds.map_batches(
@@ -135,6 +141,7 @@ def build_dataset(config: DigitizeConfig, sources: list[SourceFile], plan: PoolP
         compute=ray.data.ActorPoolStrategy(size=plan.workers),
         num_cpus=plan.num_cpus,
         num_gpus=plan.num_gpus or None,
+        max_task_retries=ACTOR_TASK_RETRIES,
     )
     return ds
 
