@@ -29,6 +29,7 @@ if not os.environ.get("RAY_ADDRESS"):
 from connectors import S3AccessError, configure_s3, discover, is_remote
 from pipeline.run.config import DigitizeConfig, EngineConfig, GpuMode, RenderConfig, TextLayerConfig, TextLayerMode
 from pipeline.quality.calibration import for_run as calibration_for_run
+from jobs.export import parse_formats
 from pipeline.engines import ENGINES, EngineLoadError, engine_class
 
 log = logging.getLogger("digitize")
@@ -75,6 +76,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--retry-errors", action="store_true",
                    help="with --incremental or a resumed --run-id: read again the pages that ended as worker_crashed, "
                         "timeout or out_of_memory error rows (by default they are recorded and left alone)")
+    p.add_argument("--emit", default="", type=lambda v: parse_formats(v) if v else (),
+                   help="also write these exports of the run into OUT/exports/run_id=RUN: pdf, alto, hocr, txt, md")
     p.add_argument("--rows-per-file", type=int, default=DigitizeConfig.rows_per_file, help="pages per Parquet file (also the most a killed run redoes per file)")
     return p.parse_args(argv)
 
@@ -124,6 +127,7 @@ def build_config(args: argparse.Namespace) -> DigitizeConfig:
         max_page_retries=args.max_page_retries,
         worker_memory_mb=args.worker_memory_mb,
         retry_errors=args.retry_errors,
+        emit=tuple(args.emit),
     )
 
 
@@ -169,6 +173,18 @@ def _stopped(config: DigitizeConfig, why: str) -> int:
     print(f"digitize: stopped by {why}: {written} page(s) written to {pages_dir(config)}. To finish the run, start the "
           f"same command with --run-id {config.run_id}: pages already written are skipped.", flush=True)
     return 128 + (signal.SIGTERM if why == "SIGTERM" else signal.SIGINT)
+
+
+def _emit(config: DigitizeConfig, pages: str) -> None:
+    from connectors.filesystem import join
+    from pipeline.downstream.export.write import ExportConfig, export
+
+    target = join(config.output, "exports", f"run_id={config.run_id}")
+    result = export(ExportConfig(pages=pages, output=target, formats=config.emit, run_id=config.run_id))
+    print(f"digitize: exported {', '.join(config.emit)} for {result.documents} document(s) -> {target} "
+          f"({result.seconds:.1f} s)", flush=True)
+    for line in result.errors:
+        print(f"digitize: export: {line}", flush=True)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -218,6 +234,8 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt as stop:
         return _stopped(config, str(stop) or "SIGINT")
     write_review(config, pages)
+    if config.emit:
+        _emit(config, pages)
     summary = summarize(config, [s.uri for s in sources], pages, time.perf_counter() - started)
     path = write_summary(config, summary)
     print(format_summary(summary), flush=True)

@@ -80,6 +80,7 @@ class DigitizeConfig:
     max_page_retries: int = 2
     worker_memory_mb: int | None = None
     retry_errors: bool = False
+    emit: tuple[str, ...] = ()  # export formats written beside the Parquet (pipeline.downstream.export)
 
     def replace(self, **changes: object) -> "DigitizeConfig":
         return dataclasses.replace(self, **changes)

@@ -1,0 +1,169 @@
+"""Export a run's Parquet to files, one output per source document, local or s3://.
+
+    OUT/NAME.pdf                        searchable PDF
+    OUT/NAME/page-0001.alto.xml         ALTO 4, one file per page
+    OUT/NAME/page-0001.hocr             hOCR, one file per page
+    OUT/NAME.txt, OUT/NAME.md           text (pages split by form feed), Markdown
+
+A document whose outputs all exist is skipped, so an interrupted export resumes. A document
+whose source has moved or vanished still gets everything made from its rows (ALTO, hOCR, text),
+and an error line for its PDF; nothing stops the export.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from typing import Literal
+
+import connectors
+from connectors.filesystem import exists, filesystem, join, write_bytes
+from pipeline.downstream.export.alto import page_alto
+from pipeline.downstream.export.hocr import page_hocr
+from pipeline.downstream.export.pdf import PdfExportError, searchable_pdf
+from pipeline.downstream.export.select import Document, documents
+from pipeline.page.documents import DocumentError, sniff_kind
+
+log = logging.getLogger("digitize")
+
+Format = Literal["pdf", "alto", "hocr", "txt", "md"]
+FORMATS: tuple[Format, ...] = ("pdf", "alto", "hocr", "txt", "md")
+PAGE_BREAK_MD = "\n\n<!-- page {page} -->\n\n"
+
+
+@dataclass(frozen=True)
+class ExportConfig:
+    pages: str  # OUT, OUT/pages or one run's folder
+    output: str
+    formats: tuple[Format, ...] = ("pdf",)
+    run_id: str | None = None  # only this run's rows
+    min_confidence: float | None = None  # pages under it get no text (PDF: image only; ALTO: flagged)
+    overwrite: bool = False
+
+
+@dataclass
+class ExportResult:
+    documents: int = 0
+    pages: int = 0
+    files: int = 0
+    skipped_existing: int = 0
+    errors: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+def _missing(row: dict, min_confidence: float | None) -> str | None:
+    """Why a page carries no text in the export, or None."""
+    if row["status"] == "error":
+        return f"error ({row.get('error_kind')}): {row.get('error') or ''}".strip()
+    if row["status"] != "ok" or row["page"] < 1:
+        return "not read (skipped)"
+    if min_confidence is not None and row["route"] == "ocr" and (row.get("confidence") or 0.0) < min_confidence:
+        return f"confidence {row.get('confidence') or 0.0:.2f} under the export's minimum {min_confidence:.2f}"
+    return None
+
+
+def _targets(cfg: ExportConfig, doc: Document) -> dict[str, str]:
+    """format -> one file that exists once that format of the document is written."""
+    last = max((r["page"] for r in doc.rows), default=0)
+    return {
+        "pdf": join(cfg.output, f"{doc.name}.pdf"),
+        "alto": join(cfg.output, doc.name, f"page-{last:04d}.alto.xml"),
+        "hocr": join(cfg.output, doc.name, f"page-{last:04d}.hocr"),
+        "txt": join(cfg.output, f"{doc.name}.txt"),
+        "md": join(cfg.output, f"{doc.name}.md"),
+    }
+
+
+def export(cfg: ExportConfig, progress: Callable[[ExportResult], None] | None = None) -> ExportResult:
+    started = time.perf_counter()
+    result = ExportResult()
+    for doc in documents(cfg.pages, cfg.run_id):
+        result.documents += 1
+        targets = _targets(cfg, doc)
+        todo = [f for f in cfg.formats if cfg.overwrite or not exists(*filesystem(targets[f]))]
+        if not todo:
+            result.skipped_existing += 1
+            continue
+        pages = [r for r in doc.rows if r["page"] >= 1]
+        if not pages:  # the run could not open the file: its one row says why, there is no page to export
+            row = doc.rows[0]
+            result.errors.append(f"{doc.source_uri}: not exported: {row.get('error_kind')}: {row.get('error')}")
+            continue
+        result.pages += len(pages)
+        try:
+            result.files += _export_document(cfg, doc, pages, todo, result.errors)
+        except Exception as exc:  # one document's surprise never stops the export
+            log.exception("export: %s failed", doc.source_uri)
+            result.errors.append(f"{doc.source_uri}: export failed: {type(exc).__name__}: {exc}")
+        if progress and result.documents % 50 == 0:
+            progress(result)
+    result.seconds = round(time.perf_counter() - started, 3)
+    summary = asdict(result) | {"config": asdict(cfg)}
+    fs, path = filesystem(join(cfg.output, "_export.json"))
+    write_bytes(fs, path, json.dumps(summary, indent=1, ensure_ascii=False).encode())
+    return result
+
+
+def _put(cfg: ExportConfig, relative: str, data: bytes) -> None:
+    fs, path = filesystem(join(cfg.output, relative))
+    parent = path.rsplit("/", 1)[0]
+    if parent:
+        fs.create_dir(parent, recursive=True)
+    write_bytes(fs, path, data)
+
+
+def _export_document(cfg: ExportConfig, doc: Document, pages: list[dict], formats: list[str], errors: list[str]) -> int:
+    written = 0
+    missing = {r["page"]: _missing(r, cfg.min_confidence) for r in pages}
+    hocr = {r["page"]: page_hocr(r, missing[r["page"]]) for r in pages} if {"hocr", "pdf"} & set(formats) else {}
+    if "alto" in formats:
+        for r in pages:
+            _put(cfg, f"{doc.name}/page-{r['page']:04d}.alto.xml", page_alto(r, doc.is_pdf, missing[r["page"]]))
+            written += 1
+    if "hocr" in formats:
+        for r in pages:
+            _put(cfg, f"{doc.name}/page-{r['page']:04d}.hocr", hocr[r["page"]])
+            written += 1
+    if "txt" in formats:
+        _put(cfg, f"{doc.name}.txt", "\f".join((r["text"] or "") if not missing[r["page"]] else "" for r in pages).encode())
+        written += 1
+    if "md" in formats:
+        parts = [PAGE_BREAK_MD.format(page=r["page"]).lstrip() + ((r["markdown"] or r["text"] or "") if not missing[r["page"]] else "")
+                 for r in pages]
+        _put(cfg, f"{doc.name}.md", "\n\n".join(parts).encode())
+        written += 1
+    if "pdf" in formats:
+        # text goes on OCRed pages only: text-layer pages keep their own, the rest stay image only
+        with_text = {n: h for n, h in hocr.items() if not missing[n] and _row(pages, n)["route"] == "ocr"}
+        try:
+            source = _read_source(doc.source_uri)
+            _put(cfg, f"{doc.name}.pdf", searchable_pdf(source, _is_pdf_bytes(source, doc), pages, with_text,
+                                                       pages[0]["run_id"] if pages else ""))
+            written += 1
+        except PdfExportError as exc:
+            errors.append(f"{doc.source_uri}: no PDF: {exc}")
+            log.warning("export: %s: no PDF: %s", doc.source_uri, exc)
+    return written
+
+
+def _row(pages: list[dict], number: int) -> dict:
+    return next(r for r in pages if r["page"] == number)
+
+
+def _read_source(uri: str) -> bytes | None:
+    try:
+        return connectors.read_bytes(uri)
+    except (FileNotFoundError, OSError):
+        return None
+
+
+def _is_pdf_bytes(source: bytes | None, doc: Document) -> bool:
+    if not source:
+        return doc.is_pdf
+    try:
+        return sniff_kind(source) == "pdf"
+    except DocumentError:
+        return False
