@@ -112,3 +112,19 @@ def test_object_deleted_after_listing_is_an_error_row(s3, tmp_path):
     config = DigitizeConfig(input="s3://archive/gone/", output=str(tmp_path), run_id="gone", s3_endpoint=endpoint)
     rows = pads.dataset(run_pipeline(config, sources), format="parquet").to_table().to_pylist()
     assert [(r["status"], r["error_kind"]) for r in rows] == [("error", "not_found")]
+
+
+def test_export_from_and_to_s3_resumes(s3):
+    """Exports read the run's Parquet from S3 and write back there; a second pass skips what is written."""
+    from pipeline.downstream.export.write import ExportConfig, export
+
+    endpoint, client, truth, bad = s3
+    assert digitize(["--input", "s3://archive/in/good/", "--output", "s3://results/forexport", "--s3-endpoint", endpoint,
+                     "--run-id", "x", "--text-layer", "only"]) == 0
+    cfg = ExportConfig(pages="s3://results/forexport", output="s3://results/exports", formats=("pdf", "alto", "txt"))
+    first = export(cfg)
+    assert first.documents == len(truth) and first.files > 0
+    keys = {o["Key"] for o in client.list_objects_v2(Bucket="results", Prefix="exports/")["Contents"]}
+    assert "exports/born_digital.pdf" in keys and "exports/born_digital/page-0001.alto.xml" in keys
+    again = export(cfg)
+    assert again.skipped_existing == again.documents == first.documents and again.files == 0

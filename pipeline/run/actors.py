@@ -15,8 +15,9 @@ from pipeline.run.config import DigitizeConfig
 from pipeline.run.devices import actor_cpu_threads, actor_device, pin
 from pipeline.run.isolation import IsolatedStage, IsolationPolicy, WorkerFailure, default_memory_limit
 from pipeline.run.recognize import Recognize, RouteAndRecognize, finish_row
-from pipeline.run.records import WORK_SCHEMA, new_row, to_table
+from pipeline.run.records import REF_SCHEMA, WORK_SCHEMA, new_row, to_table
 from pipeline.run.route import RoutePages
+from pipeline.run.split import SplitDocuments, document_error_row
 from schemas import PAGE_SCHEMA
 
 DEFAULT_PAGE_TIMEOUT_S = 600.0  # an engine without its own page_timeout
@@ -102,3 +103,25 @@ class RouteActor:
 
     def __call__(self, batch: pa.Table) -> pa.Table:
         return to_table(self.stage(batch.to_pylist()), WORK_SCHEMA)
+
+
+class SplitActor:
+    """The split stage: listed documents in, page references out, in blocks of at most
+    `refs_per_block` so that one long document spreads over every recognizer actor. Opening a
+    hostile file can crash MuPDF: that document ends as one error row."""
+
+    def __init__(self, config: DigitizeConfig, done: set[tuple[str, int]], refs_per_block: int):
+        self.refs_per_block = refs_per_block
+        self.done = done
+
+        def failed(document: dict[str, Any], failure: WorkerFailure) -> dict[str, Any] | None:
+            if (document["uri"], 0) in done:  # a resumed run wrote this document's error row already
+                return None
+            return document_error_row(document, failure.kind, f"opening the document: {failure.detail}", config)
+
+        self.stage = IsolatedStage(partial(SplitDocuments, config, done), isolation_policy(config, on_gpu=False), failed)
+
+    def __call__(self, batch: pa.Table):
+        refs = self.stage(batch.to_pylist())
+        for start in range(0, len(refs), self.refs_per_block):
+            yield to_table(refs[start:start + self.refs_per_block], REF_SCHEMA)

@@ -77,11 +77,28 @@ def split_document(uri: str, config: DigitizeConfig, done: set[tuple[str, int]] 
     ]
 
 
+class SplitDocuments:
+    """Listed documents (rows with `uri`) to page references, in one process."""
+
+    def __init__(self, config: DigitizeConfig, done: set[tuple[str, int]] | None = None):
+        self.config = config
+        self.done = done or set()
+        connectors.configure_s3(config.s3_endpoint)
+
+    def __call__(self, documents: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        rows: list[dict[str, Any]] = []
+        for uri in (d["uri"] for d in documents):
+            # a document-level error row (page 0) a resumed run already wrote is not repeated
+            rows.extend(r for r in split_document(uri, self.config, self.done) if r["page"] or (uri, 0) not in self.done)
+        return rows
+
+
+def document_error_row(document: dict[str, Any], kind: str, message: str, config: DigitizeConfig) -> dict[str, Any]:
+    """The one row of a document that could not be split into pages."""
+    uri = document["uri"]
+    return _error_row(uri, "uri:" + hashlib.sha256(uri.encode()).hexdigest(), kind, message, config.run_id)
+
+
 def split_documents(batch: pa.Table, config: DigitizeConfig, done: set[tuple[str, int]] | None = None) -> pa.Table:
-    """Batch form for Ray Data: a table of listed documents (column `uri`) to page references."""
-    connectors.configure_s3(config.s3_endpoint)
-    rows: list[dict[str, Any]] = []
-    for uri in batch.column("uri").to_pylist():
-        # a document-level error row (page 0) a resumed run already wrote is not repeated
-        rows.extend(r for r in split_document(uri, config, done) if r["page"] or not done or (uri, 0) not in done)
-    return to_table(rows, REF_SCHEMA)
+    """Batch form: a table of listed documents (column `uri`) to page references."""
+    return to_table(SplitDocuments(config, done)(batch.to_pylist()), REF_SCHEMA)

@@ -65,7 +65,8 @@ def _line(par: etree._Element, line: Line, n: int, ids) -> None:
         span = etree.SubElement(par, f"{{{XHTML_NS}}}span", {"class": "ocr_line", "id": f"line_{n}_{next(ids)}"})
         span.text = line.text
         return
-    element = _e(par, "span", "ocr_line", f"line_{n}_{next(ids)}", _bbox(line.box))
+    angle = f"textangle {line.angle}" if line.angle else None
+    element = _e(par, "span", "ocr_line", f"line_{n}_{next(ids)}", _title(_bbox(line.box), angle))
     for i, word in enumerate(line.words):
         wconf = None if word.confidence is None else f"x_wconf {int(round(100 * max(0.0, min(1.0, word.confidence))))}"
         span = _e(element, "span", "ocrx_word", f"word_{n}_{next(ids)}", _title(_bbox(word.box), wconf))

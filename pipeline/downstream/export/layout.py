@@ -28,6 +28,18 @@ class Line:
     confidence: float | None
     words: list[Word] = field(default_factory=list)
 
+    @property
+    def angle(self) -> int:
+        """Counter-clockwise angle of the baseline: 0, or 90 / 270 for text running up / down a
+        page that is on its side (the engine read it in place; its boxes are tall and narrow)."""
+        if self.box is None or len(self.text.strip()) < 2:
+            return 0
+        width, height = self.box[2] - self.box[0], self.box[3] - self.box[1]
+        if height < 1.5 * width:
+            return 0
+        tops = [w.box[1] for w in self.words if w.box]
+        return 90 if len(tops) > 1 and tops[-1] < tops[0] else 270
+
 
 @dataclass
 class Block:
@@ -79,20 +91,29 @@ def page_blocks(row: dict[str, Any]) -> list[Block]:
 
 
 def _attach_words(blocks: list[Block], tokens: list[dict]) -> None:
-    """Boxed word tokens go to the line that holds them; a boxed line without word boxes is one word."""
+    """Each boxed word token goes to exactly one line: the boxed line that holds its centre and
+    overlaps it most (skewed lines overlap). Where the engine boxed no words (TrOCR), a boxed
+    line is one word; where it did, a line that got no word is dropped (its words are elsewhere)."""
     words = [Word(t["text"], _box(t.get("bbox")), t.get("confidence")) for t in tokens if t.get("bbox") and t["text"].strip()]
     lines = [ln for b in blocks for ln in b.lines if ln.box is not None]
-    start = 0
-    for line in lines:
-        taken = []
-        for i in range(start, len(words)):
-            if _inside(words[i].box, line.box):  # type: ignore[arg-type]
-                taken.append(i)
-            elif taken:
-                break
-        if taken:
-            line.words = [words[i] for i in taken]
-            start = taken[-1] + 1
-    for line in lines:
-        if not line.words and line.text.strip():
-            line.words = [Word(line.text, line.box, line.confidence)]
+    if not words:
+        for line in lines:
+            if line.text.strip():
+                line.words = [Word(line.text, line.box, line.confidence)]
+        return
+    for word in words:
+        holders = [ln for ln in lines if _inside(word.box, ln.box)]  # type: ignore[arg-type]
+        if not holders:
+            holders = lines
+        best = max(holders, key=lambda ln: _overlap(word.box, ln.box) - 1e-6 * _distance(word.box, ln.box))  # type: ignore[arg-type]
+        best.words.append(word)
+    for block in blocks:
+        block.lines = [ln for ln in block.lines if ln.box is None or ln.words]
+
+
+def _overlap(a: Box, b: Box) -> float:
+    return max(0.0, min(a[3], b[3]) - max(a[1], b[1])) * max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+
+
+def _distance(a: Box, b: Box) -> float:
+    return abs((a[1] + a[3]) - (b[1] + b[3])) + abs((a[0] + a[2]) - (b[0] + b[2]))
