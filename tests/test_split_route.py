@@ -70,3 +70,44 @@ def test_a_run_reference_becomes_one_row_per_page_with_that_pages_text(born):
 
 def _one_page(ref: dict, page: int) -> dict:
     return {**ref, "page": page, "page_last": page}
+
+
+def test_a_page_declaring_a_huge_size_gets_capped_geometry():
+    """Found by scripts/fuzz_corpus.py: a text-layer page with a 2**31-point MediaBox gave a row
+    width past int32, and the whole block (good pages with it) failed to write."""
+    from pipeline.run.actors import storable_table
+    from pipeline.run.records import WORK_SCHEMA
+    from schemas import PAGE_SCHEMA
+
+    path = Path(__file__).parent / "regressions" / "huge_mediabox_born_digital.pdf"
+    config = _config(path)
+    rows = RoutePages(config, RenderSpec()).route_rows(split_document(str(path), config))
+    assert [r["page"] for r in rows] == [1, 2, 3]
+    assert rows[0]["width"] * rows[0]["height"] <= 1.001 * config.render.max_pixels and "downscaled_pixel_cap" in rows[0]["flags"]
+    assert storable_table(rows, WORK_SCHEMA, config).num_rows == 3
+    broken = [{**rows[1], "width": 2**40}, rows[2]]  # the safety net: a row that still does not fit is its page's error row
+    table = storable_table(broken, PAGE_SCHEMA, config).to_pylist()
+    assert [(r["page"], r["status"], r["error_kind"]) for r in table] == [(2, "error", "invalid_row"), (3, "ok", None)]
+
+
+def test_a_document_that_kills_the_split_process_is_one_error_row_on_the_retry(tmp_path):
+    """Ray retries a split task whose process died; the retry finds the document it died on and
+    writes its error row instead of opening it again. The first attempt is killed for real."""
+    import subprocess
+    import sys
+
+    from pipeline.run.split import SplitDocuments
+
+    path = tmp_path / "poison.pdf"
+    write_born_digital_pdf(path, [page_text("eng", 0)])
+    config = DigitizeConfig(input=str(path), output="", run_id=f"crash-{tmp_path.name}")
+    killer = ("import os, signal, sys\nimport pipeline.run.split as split\n"
+              "split.split_document = lambda *a, **k: os.kill(os.getpid(), signal.SIGSEGV)\n"
+              "from pipeline.run.config import DigitizeConfig\n"
+              f"split.SplitDocuments(DigitizeConfig(input='', output='', run_id={config.run_id!r}))([{{'uri': {str(path)!r}}}])\n")
+    first = subprocess.run([sys.executable, "-c", killer], cwd=Path(__file__).parents[1])
+    assert first.returncode == -11  # SIGSEGV, in the middle of opening the document
+    retry = SplitDocuments(config)([{"uri": str(path)}])
+    assert [(r["page"], r["status"], r["error_kind"]) for r in retry] == [(0, "error", "worker_crashed")]
+    again = SplitDocuments(config)([{"uri": str(path)}])  # the marker is gone: a later attempt reads it
+    assert [r["page"] for r in again] == [1]

@@ -73,7 +73,9 @@ def sniff_kind(data: bytes) -> str:
     )
 
 
-def _scaled_dpi(width_pt: float, height_pt: float, dpi: float, spec: RenderSpec, cfg: RenderConfig) -> tuple[float, list[str]]:
+def scaled_dpi(width_pt: float, height_pt: float, dpi: float, spec: RenderSpec, cfg: RenderConfig) -> tuple[float, list[str]]:
+    """The DPI a page of this size gets: the configured one, lowered to the engine's longest side
+    and to the pixel cap (then flagged)."""
     flags: list[str] = []
     if spec.max_side:
         dpi = min(dpi, spec.max_side * 72.0 / max(width_pt, height_pt, 1.0))
@@ -114,7 +116,7 @@ class PdfDocument:
         rect = page.rect
         if rect.width <= 0 or rect.height <= 0:
             raise DocumentError("corrupt_page", f"page {index + 1} has an empty media box")
-        dpi, flags = _scaled_dpi(rect.width, rect.height, cfg.dpi, spec, cfg)
+        dpi, flags = scaled_dpi(rect.width, rect.height, cfg.dpi, spec, cfg)
         colorspace = pymupdf.csGRAY if spec.mode == "L" else pymupdf.csRGB
         try:
             zoom = dpi / 72.0

@@ -15,9 +15,8 @@ from pipeline.run.config import DigitizeConfig
 from pipeline.run.devices import actor_cpu_threads, actor_device, pin
 from pipeline.run.isolation import IsolatedStage, IsolationPolicy, WorkerFailure, default_memory_limit
 from pipeline.run.recognize import Recognize, RouteAndRecognize, finish_row
-from pipeline.run.records import REF_SCHEMA, WORK_SCHEMA, new_row, to_table
+from pipeline.run.records import WORK_SCHEMA, new_row, to_table
 from pipeline.run.route import RoutePages
-from pipeline.run.split import SplitDocuments, document_error_row
 from schemas import PAGE_SCHEMA
 
 DEFAULT_PAGE_TIMEOUT_S = 600.0  # an engine without its own page_timeout
@@ -56,6 +55,25 @@ def finished_failed_row(row: dict[str, Any], failure: WorkerFailure, config: Dig
     return out
 
 
+def storable_table(rows: list[dict[str, Any]], schema: pa.Schema, config: DigitizeConfig) -> pa.Table:
+    """The rows as a table; a row that does not fit the schema (a value out of range) becomes its
+    page's error row instead of failing the whole block."""
+    try:
+        return to_table(rows, schema)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
+        kept = []
+        for row in rows:
+            try:
+                to_table([row], schema)
+                kept.append(row)
+            except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError) as exc:
+                failure = WorkerFailure("invalid_row", f"the page's row cannot be stored: {exc}")
+                identity = {k: row.get(k) for k in ("doc_id", "source_uri", "page", "page_count", "run_id")}
+                kept.append(finished_failed_row(identity, failure, config) if schema is PAGE_SCHEMA
+                            else failed_row(identity, failure, config))
+        return to_table(kept, schema)
+
+
 class _IsolatedActor:
     work: type  # the in-process stage the child runs
 
@@ -69,7 +87,7 @@ class _IsolatedActor:
         )
 
     def __call__(self, batch: pa.Table) -> pa.Table:
-        return to_table(self.stage(batch.to_pylist()), PAGE_SCHEMA)
+        return storable_table(self.stage(batch.to_pylist()), PAGE_SCHEMA, self.config)
 
 
 class RecognizeActor(_IsolatedActor):
@@ -98,30 +116,10 @@ class RouteActor:
 
     def __init__(self, config: DigitizeConfig):
         spec = engine_class(config.engine.name).render_spec(config.engine)
+        self.config = config
         self.stage = IsolatedStage(partial(_route_in_worker, config, spec), isolation_policy(config, on_gpu=False),
                                    partial(failed_row, config=config))
 
     def __call__(self, batch: pa.Table) -> pa.Table:
-        return to_table(self.stage(batch.to_pylist()), WORK_SCHEMA)
+        return storable_table(self.stage(batch.to_pylist()), WORK_SCHEMA, self.config)
 
-
-class SplitActor:
-    """The split stage: listed documents in, page references out, in blocks of at most
-    `refs_per_block` so that one long document spreads over every recognizer actor. Opening a
-    hostile file can crash MuPDF: that document ends as one error row."""
-
-    def __init__(self, config: DigitizeConfig, done: set[tuple[str, int]], refs_per_block: int):
-        self.refs_per_block = refs_per_block
-        self.done = done
-
-        def failed(document: dict[str, Any], failure: WorkerFailure) -> dict[str, Any] | None:
-            if (document["uri"], 0) in done:  # a resumed run wrote this document's error row already
-                return None
-            return document_error_row(document, failure.kind, f"opening the document: {failure.detail}", config)
-
-        self.stage = IsolatedStage(partial(SplitDocuments, config, done), isolation_policy(config, on_gpu=False), failed)
-
-    def __call__(self, batch: pa.Table):
-        refs = self.stage(batch.to_pylist())
-        for start in range(0, len(refs), self.refs_per_block):
-            yield to_table(refs[start:start + self.refs_per_block], REF_SCHEMA)

@@ -18,7 +18,8 @@ from connectors.filesystem import filesystem, join
 from pipeline.run.config import DigitizeConfig
 from pipeline.run.devices import cluster_gpus
 from pipeline.engines import engine_class
-from pipeline.run.actors import RecognizeActor, RenderAndRecognizeActor, RouteActor, SplitActor
+from pipeline.run.split import split_documents
+from pipeline.run.actors import RecognizeActor, RenderAndRecognizeActor, RouteActor
 from pipeline.run.resume import completed_pages
 
 log = logging.getLogger("digitize")
@@ -43,7 +44,7 @@ TASK_CPUS = 0.2  # split and route tasks: light, and must never be starved by th
 # processes (pipeline.run.isolation), not in the actors; an actor that dies anyway (its node
 # lost, a bug) has its task tried this many more times, then the run stops with the reason,
 # instead of looping. Resume with the same run id.
-ACTOR_TASK_RETRIES = 3
+ACTOR_TASK_RETRIES = 3  # also the split tasks' retries
 
 
 # Page references per block on the render-in-actor path: few, so one long PDF spreads over
@@ -61,7 +62,6 @@ class PoolPlan:
     # route actors, so rendering overlaps the device's work.
     render_in_actor: bool = True
     route_workers: int = 1  # route actors of the GPU layout, at most
-    split_workers: int = 1  # split actors, at most
 
 
 def size_pool(gpu_engine: bool, gpu: str, workers: int | None, cpu_workers: int | None,
@@ -77,17 +77,11 @@ def size_pool(gpu_engine: bool, gpu: str, workers: int | None, cpu_workers: int 
     if gpu_engine and (gpu == "always" or (gpu == "auto" and gpus > 0)):
         cpus = int(ray.cluster_resources().get("CPU", 1))
         return PoolPlan(workers=workers or max(1, gpus), num_cpus=1.0, num_gpus=1.0, render_in_actor=False,
-                        route_workers=max(1, cpus // 2), split_workers=_split_workers(cpus))
+                        route_workers=max(1, cpus // 2))
     cpus = max(1.0, float(ray.cluster_resources().get("CPU", 1)))
     workers = workers or cpu_workers or max(1, int(cpus))
-    splitters = _split_workers(cpus)
-    share = min(max_cpu_share, (cpus - (splitters + 1) * TASK_CPUS) / workers)  # + one write task
-    return PoolPlan(workers=workers, num_cpus=max(0.1, round(share, 2)), num_gpus=0.0, split_workers=splitters)
-
-
-def _split_workers(cpus: float) -> int:
-    """Split actors: opening a document and probing its text layer is quick, one per 16 CPUs keeps up."""
-    return max(1, int(cpus) // 16)
+    share = min(max_cpu_share, (cpus - 2 * TASK_CPUS) / workers)
+    return PoolPlan(workers=workers, num_cpus=max(0.1, round(share, 2)), num_gpus=0.0)
 
 
 def plan_pool(config: DigitizeConfig) -> PoolPlan:
@@ -101,23 +95,33 @@ def pages_dir(config: DigitizeConfig) -> str:
     return join(config.output, "pages", f"run_id={config.run_id}")
 
 
+def _split_blocks(ds: ray.data.Dataset, rows: int) -> ray.data.Dataset:
+    """Streaming repartition into blocks of at most `rows` rows, run inside the split tasks.
+
+    Ray 2.60 gives the repartition operator no remote args, so it asks for a whole CPU: next to
+    the actors on a small node that CPU never comes free and the job hangs. With the split
+    tasks' CPU share it fuses into them instead (no extra task at all).
+    """
+    ds = ds.repartition(target_num_rows_per_block=rows)
+    ds._logical_plan.dag.ray_remote_args["num_cpus"] = TASK_CPUS
+    return ds
+
+
 def build_dataset(config: DigitizeConfig, sources: list[SourceFile], plan: PoolPlan,
                   done: set[tuple[str, int]] | None = None) -> ray.data.Dataset:
     engine = engine_class(config.engine.name)
     items = [asdict(s) for s in sources]
     ds = ray.data.from_items(items, override_num_blocks=max(1, min(len(items), 256)))
-    refs_per_block = max(REFS_PER_BLOCK, engine.pages_per_call(config.engine)) if plan.render_in_actor else \
-        max(1, engine.pages_per_call(config.engine))
     ds = ds.map_batches(
-        SplitActor,
-        fn_constructor_kwargs={"config": config, "done": done or set(), "refs_per_block": refs_per_block},
+        split_documents,
+        fn_kwargs={"config": config, "done": done or set()},
         batch_size=1,
         batch_format="pyarrow",
-        compute=ray.data.ActorPoolStrategy(min_size=1, max_size=plan.split_workers),
         num_cpus=TASK_CPUS,
-        max_task_retries=ACTOR_TASK_RETRIES,
+        max_retries=ACTOR_TASK_RETRIES,  # a retry finds the document that killed the task (pipeline.run.split)
     )
     if plan.render_in_actor:
+        ds = _split_blocks(ds, max(REFS_PER_BLOCK, engine.pages_per_call(config.engine)))
         recognizer: type = RenderAndRecognizeActor
     else:
         ds = ds.map_batches(

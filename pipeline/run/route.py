@@ -13,7 +13,7 @@ import pyarrow as pa
 
 import connectors
 from pipeline.run.config import DigitizeConfig
-from pipeline.page.documents import Document, DocumentError, PdfDocument, RenderSpec, open_document
+from pipeline.page.documents import Document, DocumentError, PdfDocument, RenderSpec, open_document, scaled_dpi
 from pipeline.run.records import WORK_SCHEMA, new_row, to_table
 from pipeline.page.text_layer import extract as extract_text_layer
 
@@ -71,7 +71,10 @@ class RoutePages:
         try:
             if isinstance(doc, PdfDocument) and mode != "ocr":
                 page = doc.page(index)
-                scale = self.config.render.dpi / 72.0
+                # the page's geometry as it would render: a huge declared page size is capped like a render
+                dpi, cap_flags = scaled_dpi(page.rect.width, page.rect.height, self.config.render.dpi, RenderSpec(),
+                                            self.config.render)
+                scale = dpi / 72.0
                 layer = extract_text_layer(page, scale, self.config.text_layer)
                 verdict = layer.verdict
                 if verdict.good or mode == "only":
@@ -88,10 +91,10 @@ class RoutePages:
                         confidence_raw=round(verdict.valid_ratio, 4) if verdict.good else None,
                         width=int(round(page.rect.width * scale)),
                         height=int(round(page.rect.height * scale)),
-                        dpi=float(self.config.render.dpi),
+                        dpi=float(round(dpi, 2)),
                         timings={"render_s": time.perf_counter() - started, "recognize_s": 0.0},
                     )
-                    row["flags"].append(verdict.reason)
+                    row["flags"].extend([verdict.reason, *cap_flags])
                     return
                 row["flags"].append(verdict.reason)
             elif mode == "only":

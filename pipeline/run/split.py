@@ -9,7 +9,10 @@ A document that cannot be read or opened yields exactly one row (page 0) with th
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import tempfile
+from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
@@ -88,15 +91,42 @@ class SplitDocuments:
     def __call__(self, documents: list[dict[str, Any]]) -> list[dict[str, Any]]:
         rows: list[dict[str, Any]] = []
         for uri in (d["uri"] for d in documents):
+            with _crash_marker(uri, self.config.run_id) as crashed_before:
+                if crashed_before:  # this task is Ray's retry after opening the document killed it
+                    if (uri, 0) not in self.done:
+                        rows.append(_error_row(uri, "uri:" + hashlib.sha256(uri.encode()).hexdigest(), "worker_crashed",
+                                               "opening the document killed the process reading it", self.config.run_id))
+                    continue
+                refs = split_document(uri, self.config, self.done)
             # a document-level error row (page 0) a resumed run already wrote is not repeated
-            rows.extend(r for r in split_document(uri, self.config, self.done) if r["page"] or (uri, 0) not in self.done)
+            rows.extend(r for r in refs if r["page"] or (uri, 0) not in self.done)
         return rows
 
 
-def document_error_row(document: dict[str, Any], kind: str, message: str, config: DigitizeConfig) -> dict[str, Any]:
-    """The one row of a document that could not be split into pages."""
-    uri = document["uri"]
-    return _error_row(uri, "uri:" + hashlib.sha256(uri.encode()).hexdigest(), kind, message, config.run_id)
+def _job() -> str:
+    """This Ray job's id: a marker left by an earlier, killed run of the same run id is not a crash here."""
+    try:
+        import ray
+
+        return ray.get_runtime_context().get_job_id() if ray.is_initialized() else "local"
+    except Exception:
+        return "local"
+
+
+@contextlib.contextmanager
+def _crash_marker(uri: str, run_id: str):
+    """A file that exists while a document is being opened: a split task killed by a native crash
+    (MuPDF on a hostile file) leaves it, and Ray's retry of the task on this node finds it and
+    writes the document's error row instead of crashing again. The page stages have worker
+    processes for this (pipeline.run.isolation); a split task is too small to carry one."""
+    marker = Path(tempfile.gettempdir()) / "digitize-split" / f"{_job()}-{run_id}-{hashlib.sha256(uri.encode()).hexdigest()[:24]}"
+    marker.parent.mkdir(parents=True, exist_ok=True)
+    crashed_before = marker.exists()
+    marker.touch()
+    try:
+        yield crashed_before
+    finally:
+        marker.unlink(missing_ok=True)
 
 
 def split_documents(batch: pa.Table, config: DigitizeConfig, done: set[tuple[str, int]] | None = None) -> pa.Table:

@@ -1,0 +1,50 @@
+"""PDF/A-2b from a searchable PDF, through OCRmyPDF's conversion (Ghostscript), with OCR off:
+pages that already carry text keep it and no page is read again. No PDF/A validator installs
+from the package registries here (veraPDF is a Java download); `check_pdfa` checks what a
+conversion is responsible for: the PDF/A-2B identification in the XMP metadata, an output
+intent, and every font embedded."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+
+class PdfaError(Exception):
+    """The PDF could not be converted to PDF/A."""
+
+
+def to_pdfa(pdf: bytes) -> bytes:
+    import ocrmypdf
+
+    with tempfile.TemporaryDirectory() as tmp:
+        src, dst = Path(tmp) / "in.pdf", Path(tmp) / "out.pdf"
+        src.write_bytes(pdf)
+        try:
+            ocrmypdf.ocr(src, dst, output_type="pdfa-2", mode="skip_text", tesseract_timeout=0, optimize=0,
+                         progress_bar=False, jobs=1)
+        except Exception as exc:  # ocrmypdf raises its own exception types, one per cause
+            raise PdfaError(f"PDF/A conversion failed: {type(exc).__name__}: {exc}") from exc
+        return dst.read_bytes()
+
+
+def check_pdfa(pdf: bytes) -> list[str]:
+    """What is missing for PDF/A-2b among what a conversion must provide; [] when nothing is."""
+    import io
+
+    import pikepdf
+    import pymupdf
+
+    problems = []
+    with pikepdf.open(io.BytesIO(pdf)) as doc:
+        meta = doc.open_metadata()
+        if meta.get("pdfaid:part") != "2" or (meta.get("pdfaid:conformance") or "").upper() != "B":
+            problems.append(f"XMP identifies PDF/A part {meta.get('pdfaid:part')!r}, conformance {meta.get('pdfaid:conformance')!r}")
+        if "/OutputIntents" not in doc.Root:
+            problems.append("no output intent")
+    with pymupdf.open(stream=pdf, filetype="pdf") as doc:
+        for page in doc:
+            for font in page.get_fonts(full=True):
+                if font[1] == "n/a" or not font[1]:
+                    problems.append(f"page {page.number + 1}: font {font[3]} not embedded")
+    return problems
