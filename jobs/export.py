@@ -1,6 +1,6 @@
 """Export a run's Parquet as the files archives use: searchable PDF, ALTO XML, hOCR, text, Markdown.
 
-    digitize-export --pages OUT --output DIR --format pdf,alto,hocr,txt,md [--run-id RUN] [--min-confidence X]
+    digitize-export --pages OUT --output DIR --format pdf|pdfa,alto,hocr,txt,md [--run-id RUN] [--min-confidence X]
 
 One output per source document, pages in order (ALTO and hOCR: one file per page in a folder
 per document). Local folders or s3:// URIs; an interrupted export resumes where it stopped.
@@ -23,6 +23,8 @@ def parse_formats(value: str) -> tuple[str, ...]:
     unknown = [f for f in formats if f not in FORMATS]
     if unknown or not formats:
         raise argparse.ArgumentTypeError(f"unknown format {', '.join(unknown) or value!r}; choose from {', '.join(FORMATS)}")
+    if {"pdf", "pdfa"} <= set(formats):
+        raise argparse.ArgumentTypeError("pdf and pdfa both write NAME.pdf: choose one")
     return formats
 
 

@@ -15,12 +15,12 @@ import fuzz_corpus  # noqa: E402
 
 
 def test_mutants_are_each_accounted_for(tmp_path):
-    code = fuzz_corpus.main(["--output", str(tmp_path), "--count", "24", "--seed", "7", "--page-timeout", "60",
+    code = fuzz_corpus.main(["--output", str(tmp_path), "--count", "12", "--seed", "7", "--page-timeout", "60",
                              "--time-limit", "600"])
     report = json.loads((tmp_path / "report.json").read_text())
     assert code == 0 and report["job_exit_code"] == 0, report
-    assert report["files_tried"] == 24 and report["lost_pages"] == 0 and not report["files_failing_accounting"]
-    assert report["rows"] >= 24 and report["errors_by_kind"], report  # mutants do break: each said so in its row
+    assert report["files_tried"] == 12 and report["lost_pages"] == 0 and not report["files_failing_accounting"]
+    assert report["rows"] >= 12 and report["errors_by_kind"], report  # mutants do break: each said so in its row
 
 
 def test_every_mutation_changes_its_input():

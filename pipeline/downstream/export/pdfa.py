@@ -6,6 +6,7 @@ intent, and every font embedded."""
 
 from __future__ import annotations
 
+import io
 import tempfile
 from pathlib import Path
 
@@ -16,12 +17,16 @@ class PdfaError(Exception):
 
 def to_pdfa(pdf: bytes) -> bytes:
     import ocrmypdf
+    import pikepdf
 
     with tempfile.TemporaryDirectory() as tmp:
         src, dst = Path(tmp) / "in.pdf", Path(tmp) / "out.pdf"
-        src.write_bytes(pdf)
+        with pikepdf.open(io.BytesIO(pdf)) as doc:
+            if "/Info" in doc.Root:  # a stray document-info key in the catalog (some producers write one)
+                del doc.Root.Info
+            doc.save(src)
         try:
-            ocrmypdf.ocr(src, dst, output_type="pdfa-2", mode="skip_text", tesseract_timeout=0, optimize=0,
+            ocrmypdf.ocr(src, dst, output_type="pdfa-2", pdfa_backend="internal", mode="skip", tesseract_timeout=0, optimize=0,
                          progress_bar=False, jobs=1)
         except Exception as exc:  # ocrmypdf raises its own exception types, one per cause
             raise PdfaError(f"PDF/A conversion failed: {type(exc).__name__}: {exc}") from exc
@@ -30,8 +35,6 @@ def to_pdfa(pdf: bytes) -> bytes:
 
 def check_pdfa(pdf: bytes) -> list[str]:
     """What is missing for PDF/A-2b among what a conversion must provide; [] when nothing is."""
-    import io
-
     import pikepdf
     import pymupdf
 

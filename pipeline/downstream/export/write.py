@@ -1,6 +1,6 @@
 """Export a run's Parquet to files, one output per source document, local or s3://.
 
-    OUT/NAME.pdf                        searchable PDF
+    OUT/NAME.pdf                        searchable PDF (format pdf, or pdfa: PDF/A-2b)
     OUT/NAME/page-0001.alto.xml         ALTO 4, one file per page
     OUT/NAME/page-0001.hocr             hOCR, one file per page
     OUT/NAME.txt, OUT/NAME.md           text (pages split by form feed), Markdown
@@ -24,13 +24,14 @@ from connectors.filesystem import exists, filesystem, join, write_bytes
 from pipeline.downstream.export.alto import page_alto
 from pipeline.downstream.export.hocr import page_hocr
 from pipeline.downstream.export.pdf import PdfExportError, searchable_pdf
+from pipeline.downstream.export.pdfa import PdfaError, check_pdfa, to_pdfa
 from pipeline.downstream.export.select import Document, documents
 from pipeline.page.documents import DocumentError, sniff_kind
 
 log = logging.getLogger("digitize")
 
-Format = Literal["pdf", "alto", "hocr", "txt", "md"]
-FORMATS: tuple[Format, ...] = ("pdf", "alto", "hocr", "txt", "md")
+Format = Literal["pdf", "pdfa", "alto", "hocr", "txt", "md"]
+FORMATS: tuple[Format, ...] = ("pdf", "pdfa", "alto", "hocr", "txt", "md")
 PAGE_BREAK_MD = "\n\n<!-- page {page} -->\n\n"
 
 
@@ -70,6 +71,7 @@ def _targets(cfg: ExportConfig, doc: Document) -> dict[str, str]:
     last = max((r["page"] for r in doc.rows), default=0)
     return {
         "pdf": join(cfg.output, f"{doc.name}.pdf"),
+        "pdfa": join(cfg.output, f"{doc.name}.pdf"),
         "alto": join(cfg.output, doc.name, f"page-{last:04d}.alto.xml"),
         "hocr": join(cfg.output, doc.name, f"page-{last:04d}.hocr"),
         "txt": join(cfg.output, f"{doc.name}.txt"),
@@ -118,7 +120,7 @@ def _put(cfg: ExportConfig, relative: str, data: bytes) -> None:
 def _export_document(cfg: ExportConfig, doc: Document, pages: list[dict], formats: list[str], errors: list[str]) -> int:
     written = 0
     missing = {r["page"]: _missing(r, cfg.min_confidence) for r in pages}
-    hocr = {r["page"]: page_hocr(r, missing[r["page"]]) for r in pages} if {"hocr", "pdf"} & set(formats) else {}
+    hocr = {r["page"]: page_hocr(r, missing[r["page"]]) for r in pages} if {"hocr", "pdf", "pdfa"} & set(formats) else {}
     if "alto" in formats:
         for r in pages:
             _put(cfg, f"{doc.name}/page-{r['page']:04d}.alto.xml", page_alto(r, doc.is_pdf, missing[r["page"]]))
@@ -135,13 +137,19 @@ def _export_document(cfg: ExportConfig, doc: Document, pages: list[dict], format
                  for r in pages]
         _put(cfg, f"{doc.name}.md", "\n\n".join(parts).encode())
         written += 1
-    if "pdf" in formats:
+    if {"pdf", "pdfa"} & set(formats):
         # text goes on OCRed pages only: text-layer pages keep their own, the rest stay image only
         with_text = {n: h for n, h in hocr.items() if not missing[n] and _row(pages, n)["route"] == "ocr"}
         try:
             source = _read_source(doc.source_uri)
-            _put(cfg, f"{doc.name}.pdf", searchable_pdf(source, _is_pdf_bytes(source, doc), pages, with_text,
-                                                       pages[0]["run_id"] if pages else ""))
+            pdf = searchable_pdf(source, _is_pdf_bytes(source, doc), pages, with_text, pages[0]["run_id"] if pages else "")
+            if "pdfa" in formats:
+                try:
+                    pdf = to_pdfa(pdf)
+                    errors.extend(f"{doc.source_uri}: PDF/A: {problem}" for problem in check_pdfa(pdf))
+                except PdfaError as exc:  # the access copy is still written, and the reason given
+                    errors.append(f"{doc.source_uri}: written as a plain searchable PDF, not PDF/A: {exc}")
+            _put(cfg, f"{doc.name}.pdf", pdf)
             written += 1
         except PdfExportError as exc:
             errors.append(f"{doc.source_uri}: no PDF: {exc}")
