@@ -139,7 +139,8 @@ def _export_document(cfg: ExportConfig, doc: Document, pages: list[dict], format
         written += 1
     if {"pdf", "pdfa"} & set(formats):
         # text goes on OCRed pages only: text-layer pages keep their own, the rest stay image only
-        with_text = {n: h for n, h in hocr.items() if not missing[n] and _row(pages, n)["route"] == "ocr"}
+        routes = {r["page"]: r["route"] for r in pages}
+        with_text = {n: h for n, h in hocr.items() if not missing[n] and routes[n] == "ocr"}
         try:
             source = _read_source(doc.source_uri)
             pdf = searchable_pdf(source, _is_pdf_bytes(source, doc), pages, with_text, pages[0]["run_id"] if pages else "")
@@ -155,10 +156,6 @@ def _export_document(cfg: ExportConfig, doc: Document, pages: list[dict], format
             errors.append(f"{doc.source_uri}: no PDF: {exc}")
             log.warning("export: %s: no PDF: %s", doc.source_uri, exc)
     return written
-
-
-def _row(pages: list[dict], number: int) -> dict:
-    return next(r for r in pages if r["page"] == number)
 
 
 def _read_source(uri: str) -> bytes | None:
