@@ -77,7 +77,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help="with --incremental or a resumed --run-id: read again the pages that ended as worker_crashed, "
                         "timeout or out_of_memory error rows (by default they are recorded and left alone)")
     p.add_argument("--emit", default="", type=lambda v: parse_formats(v) if v else (),
-                   help="also write these exports of the run into OUT/exports/run_id=RUN: pdf, alto, hocr, txt, md")
+                   help="also write these exports of the run into OUT/exports/run_id=RUN: pdf or pdfa, alto, hocr, txt, md")
     p.add_argument("--rows-per-file", type=int, default=DigitizeConfig.rows_per_file, help="pages per Parquet file (also the most a killed run redoes per file)")
     return p.parse_args(argv)
 
@@ -163,13 +163,13 @@ def _stopped(config: DigitizeConfig, why: str) -> int:
     """End the run's Ray workers (a local Ray with them), then say what was written and how to resume."""
     import ray
 
-    from connectors.filesystem import filesystem
+    from connectors.filesystem import exists, filesystem
     from pipeline.run.ray_job import pages_dir
     from pipeline.run.resume import completed_pages
 
     ray.shutdown()
     fs, path = filesystem(pages_dir(config))
-    written = len(completed_pages(fs, path)) if fs.get_file_info(path).type.name == "Directory" else 0
+    written = len(completed_pages(fs, path)) if exists(fs, path) else 0
     print(f"digitize: stopped by {why}: {written} page(s) written to {pages_dir(config)}. To finish the run, start the "
           f"same command with --run-id {config.run_id}: pages already written are skipped.", flush=True)
     return 128 + (signal.SIGTERM if why == "SIGTERM" else signal.SIGINT)

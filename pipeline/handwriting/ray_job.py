@@ -14,7 +14,7 @@ import ray
 
 from connectors.filesystem import filesystem
 from pipeline.handwriting.generate import GenerateConfig, GenerateLines
-from pipeline.run.devices import actor_cpu_threads, actor_device, pin
+from pipeline.run.devices import actor_cpu_threads, actor_device, build_pinned
 from pipeline.run.isolation import IsolatedStage, IsolationPolicy, default_memory_limit
 from pipeline.run.ray_job import TASK_CPUS, size_pool
 from schemas.synthetic import SYNTHETIC_SCHEMA
@@ -22,17 +22,12 @@ from schemas.synthetic import SYNTHETIC_SCHEMA
 LINE_TIMEOUT_S = {"cpu": 300.0, "gpu": 60.0}  # one line's share of a batch's sampling
 
 
-def _generator_in_worker(config: GenerateConfig, model_dir: str, device: str, cpu_threads: int | None) -> GenerateLines:
-    pin(device, cpu_threads)
-    return GenerateLines(config, model_dir)
-
-
 class GenerateLinesActor:
     def __init__(self, config: GenerateConfig, model_dir: str) -> None:
         device = actor_device()
         policy = IsolationPolicy(page_timeout=LINE_TIMEOUT_S["cpu" if device == "cpu" else "gpu"], max_page_retries=1,
                                  memory_limit=default_memory_limit())
-        self.stage = IsolatedStage(partial(_generator_in_worker, config, model_dir, device, actor_cpu_threads()), policy,
+        self.stage = IsolatedStage(partial(build_pinned, device, actor_cpu_threads(), partial(GenerateLines, config, model_dir)), policy,
                                    failed_row=lambda row, failure: None)
 
     def __call__(self, batch: pa.Table) -> pa.Table:

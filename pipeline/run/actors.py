@@ -12,7 +12,7 @@ import pyarrow as pa
 from pipeline.engines import engine_class
 from pipeline.page.documents import RenderSpec
 from pipeline.run.config import DigitizeConfig
-from pipeline.run.devices import actor_cpu_threads, actor_device, pin
+from pipeline.run.devices import actor_cpu_threads, actor_device, build_pinned
 from pipeline.run.isolation import IsolatedStage, IsolationPolicy, WorkerFailure, default_memory_limit
 from pipeline.run.recognize import Recognize, RouteAndRecognize, finish_row
 from pipeline.run.records import WORK_SCHEMA, new_row, to_table
@@ -20,12 +20,6 @@ from pipeline.run.route import RoutePages
 from schemas import PAGE_SCHEMA
 
 DEFAULT_PAGE_TIMEOUT_S = 600.0  # an engine without its own page_timeout
-
-
-def _in_worker(stage: type, config: DigitizeConfig, device: str, cpu_threads: int | None):
-    """Build `stage` in a worker child process, on the device and threads Ray gave the actor."""
-    pin(device, cpu_threads)
-    return stage(config)
 
 
 def _route_in_worker(config: DigitizeConfig, spec: RenderSpec):
@@ -81,7 +75,7 @@ class _IsolatedActor:
         self.config = config
         device = actor_device()
         self.stage = IsolatedStage(
-            partial(_in_worker, self.work, config, device, actor_cpu_threads()),
+            partial(build_pinned, device, actor_cpu_threads(), partial(self.work, config)),
             isolation_policy(config, device != "cpu"),
             partial(finished_failed_row, config=config),
         )

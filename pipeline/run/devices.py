@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import importlib.util
+from collections.abc import Callable
+from typing import TypeVar
+
+T = TypeVar("T")
 
 
 # In a worker child process (pipeline.run.isolation) Ray is not there to ask: the actor pins
@@ -12,6 +16,12 @@ _PINNED: dict[str, object] = {}
 
 def pin(device: str, cpu_threads: int | None) -> None:
     _PINNED.update(device=device, cpu_threads=cpu_threads)
+
+
+def build_pinned(device: str, cpu_threads: int | None, build: Callable[[], T]) -> T:
+    """In a worker child process: pin what Ray gave the actor, then build its stage."""
+    pin(device, cpu_threads)
+    return build()
 
 
 def actor_device() -> str:
