@@ -1,0 +1,286 @@
+"""The function every Ray Train worker runs: the model, its optimiser and the stream of lines,
+validation at fixed intervals, checkpoints Ray Train keeps (and restores after a kill), and
+the best model written to the output folder as it improves."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import shutil
+import tempfile
+import time
+from collections import Counter
+
+import numpy as np
+
+from pipeline.recognizer.architecture import decoder_positions, encoder_grid
+from pipeline.recognizer.config import TrainConfig
+from pipeline.recognizer.reading import read_pixels, score
+from pipeline.recognizer.tokenizer import normalize_text
+
+START_FOLDER = ".start"  # the model training starts from (random, or --init-from), made by the driver
+LOG_EVERY = 50
+
+
+def learning_rate_factor(step: int, warmup: int, total: int) -> float:
+    """Linear warm-up, then cosine decay to a tenth."""
+    if step < warmup:
+        return (step + 1) / warmup
+    progress = min(1.0, (step - warmup) / max(1, total - warmup))
+    return 0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * progress))
+
+
+def _modules():
+    import torch
+
+    class CTCHead(torch.nn.Module):
+        """Training-only: CTC over the encoder's feature columns. It teaches the encoder where
+        characters are long before the decoder's attention finds them (hybrid CTC/attention)."""
+
+        def __init__(self, width: int, vocab: int, rows: int, columns: int) -> None:
+            super().__init__()
+            self.rows, self.columns, self.blank = rows, columns, vocab
+            self.proj = torch.nn.Linear(width, vocab + 1)
+
+        def forward(self, hidden, targets, target_lengths):
+            batch = hidden.shape[0]
+            columns = hidden.view(batch, self.rows, self.columns, -1).mean(dim=1)
+            log_probs = self.proj(columns).float().log_softmax(-1).transpose(0, 1)
+            lengths = torch.full((batch,), self.columns, dtype=torch.long, device=hidden.device)
+            return torch.nn.functional.ctc_loss(log_probs, targets, lengths, target_lengths, blank=self.blank,
+                                                zero_infinity=True)
+
+    class Trainee(torch.nn.Module):
+        def __init__(self, model, ctc) -> None:
+            super().__init__()
+            self.model, self.ctc = model, ctc
+
+        def forward(self, pixel_values, labels, ctc_targets, ctc_lengths):
+            out = self.model(pixel_values=pixel_values, labels=labels)
+            ctc = self.ctc(out.encoder_last_hidden_state, ctc_targets, ctc_lengths) if self.ctc is not None else None
+            return out.loss, ctc
+
+    return CTCHead, Trainee
+
+
+def _labels(tokenizer, texts: list[str], limit: int):
+    """Padded decoder labels (-100 past the end) and CTC targets; None where a line cannot be
+    learnt, with the reason."""
+    import torch
+
+    rows, reasons = [], []
+    unk = tokenizer.unk_token_id
+    for text in texts:
+        ids = tokenizer(normalize_text(text), add_special_tokens=False).input_ids
+        if not ids:
+            rows.append(None); reasons.append("empty transcription")
+        elif unk is not None and unk in ids:
+            rows.append(None); reasons.append("characters the tokenizer lacks")
+        elif len(ids) + 1 > limit:
+            rows.append(None); reasons.append("line longer than the decoder's positions")
+        else:
+            rows.append(ids); reasons.append("")
+    kept = [r for r in rows if r is not None]
+    if not kept:
+        return None, None, None, reasons
+    width = max(len(r) for r in kept) + 1
+    labels = torch.full((len(kept), width), -100, dtype=torch.long)
+    for i, ids in enumerate(kept):
+        labels[i, : len(ids) + 1] = torch.tensor(ids + [tokenizer.eos_token_id])
+    ctc_targets = torch.tensor([t for ids in kept for t in ids], dtype=torch.long)
+    ctc_lengths = torch.tensor([len(ids) for ids in kept], dtype=torch.long)
+    return labels, ctc_targets, ctc_lengths, reasons
+
+
+def _pixels(array, device):
+    import torch
+
+    x = torch.from_numpy(np.asarray(array, dtype=np.float32))
+    return x.unsqueeze(1).expand(-1, 3, -1, -1).contiguous().to(device)  # grey lines: R = G = B
+
+
+def _validate(model, tokenizer, val_shard, device, cfg: TrainConfig) -> tuple[float, int, list[tuple[str, str]]]:
+    model.eval()
+    refs, hyps = [], []
+    for batch in val_shard.iter_batches(batch_size=32, batch_format="numpy"):
+        keep = [i for i, s in enumerate(batch["skip"]) if not s]
+        if not keep:
+            continue
+        texts = read_pixels(model, tokenizer, _pixels(batch["pixels"][keep], device), cfg.max_new_tokens)
+        refs += [str(batch["text"][i]) for i in keep]
+        hyps += texts
+        if cfg.max_val_lines and len(refs) >= cfg.max_val_lines:
+            break
+    model.train()
+    if not refs:
+        raise RuntimeError("no validation line could be read: see the skip reasons in the training log")
+    result = score(refs, hyps)
+    return result.cer, result.lines, list(zip(refs, hyps))[:8]
+
+
+def _save_model(model, processor, folder: str) -> None:
+    model.save_pretrained(folder, safe_serialization=True)
+    processor.save_pretrained(folder)
+
+
+def _export_best(model, processor, output: str, metrics: dict) -> None:
+    """The output folder always holds a whole model: written beside, then moved in file by file."""
+    staging = tempfile.mkdtemp(dir=output, prefix=".best-")
+    _save_model(model, processor, staging)
+    with open(os.path.join(staging, "best.json"), "w") as handle:
+        json.dump(metrics, handle, indent=1)
+    for name in os.listdir(staging):
+        os.replace(os.path.join(staging, name), os.path.join(output, name))
+    shutil.rmtree(staging, ignore_errors=True)
+
+
+def train_loop(loop_config: dict) -> None:
+    import ray.train
+    import ray.train.torch
+    import torch
+    from transformers import TrOCRProcessor, VisionEncoderDecoderModel
+
+    from pipeline.run.devices import set_torch_threads
+
+    cfg = TrainConfig.from_dict(loop_config["cfg"])
+    context = ray.train.get_context()
+    rank, world = context.get_world_rank(), context.get_world_size()
+    device = ray.train.torch.get_device()
+    if device.type == "cpu":
+        set_torch_threads(cfg.threads or max(1, (os.cpu_count() or 1) // max(1, cfg.workers)))
+    torch.manual_seed(cfg.seed + rank)
+
+    checkpoint = ray.train.get_checkpoint()
+    state: dict = {"step": 0, "epoch": 0, "best": None, "bad_evals": 0, "history": [], "skipped": {}}
+    start = os.path.join(cfg.output, START_FOLDER)
+    ckpt_dir = checkpoint.to_directory() if checkpoint else None
+    source = os.path.join(ckpt_dir, "model") if ckpt_dir else start
+    model = VisionEncoderDecoderModel.from_pretrained(source)
+    processor = TrOCRProcessor.from_pretrained(source)
+    tokenizer = processor.tokenizer
+    CTCHead, Trainee = _modules()
+    ctc = None
+    if cfg.ctc_weight > 0 and model.config.encoder.model_type == "swin":
+        rows, columns = encoder_grid(model)
+        ctc = CTCHead(model.config.encoder.hidden_size, len(tokenizer), rows, columns)
+    trainee = Trainee(model, ctc)
+    optimizer = torch.optim.AdamW(trainee.parameters(), lr=cfg.learning_rate, weight_decay=cfg.weight_decay)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda s: learning_rate_factor(s, cfg.warmup_steps, cfg.steps))
+    if ckpt_dir:
+        saved = torch.load(os.path.join(ckpt_dir, "state.pt"), map_location="cpu", weights_only=False)
+        if ctc is not None and saved.get("ctc") is not None:
+            ctc.load_state_dict(saved["ctc"])
+        optimizer.load_state_dict(saved["optimizer"])
+        scheduler.load_state_dict(saved["scheduler"])
+        state = saved["state"]
+        if rank == 0:
+            print(f"[train] resumed at step {state['step']} (best validation CER {state['best']})", flush=True)
+    trainee = ray.train.torch.prepare_model(trainee)
+    core = trainee.module if hasattr(trainee, "module") else trainee
+    model = core.model
+    model.train()
+
+    train_shard = ray.train.get_dataset_shard("train")
+    val_shard = ray.train.get_dataset_shard("val")
+    limit = decoder_positions(model) - 1
+    leg_start = time.monotonic()
+    skipped: Counter = Counter(state.get("skipped", {}))
+    first_pass = not state["skipped"]
+    log_path = os.path.join(cfg.output, "train_log.jsonl")
+
+    def log(record: dict) -> None:
+        if rank == 0:
+            with open(log_path, "a", encoding="utf-8") as handle:
+                handle.write(json.dumps(record) + "\n")
+
+    def evaluate_and_report(final: bool) -> bool:
+        """Validate, checkpoint, export the best; True when training should stop."""
+        val_cer = None
+        if rank == 0:
+            val_cer, lines, examples = _validate(model, tokenizer, val_shard, device, cfg)
+            record = {"step": state["step"], "epoch": state["epoch"], "val_cer": val_cer, "val_lines": lines,
+                      "train_loss": state.get("recent_loss"), "minutes": round((time.monotonic() - leg_start) / 60, 2),
+                      "examples": examples[:4]}
+            improved = state["best"] is None or val_cer < state["best"]
+            if improved:
+                state["best"], state["bad_evals"] = val_cer, 0
+                _export_best(model, processor, cfg.output, {k: record[k] for k in ("step", "epoch", "val_cer", "val_lines")})
+            else:
+                state["bad_evals"] += 1
+            state["history"].append({k: record[k] for k in ("step", "epoch", "val_cer", "train_loss")})
+            log({"event": "validation", **record})
+            print(f"[train] step {state['step']}: validation CER {val_cer:.4f} on {lines} lines"
+                  f"{' (best so far)' if improved else ''}", flush=True)
+        stop = torch.tensor([1.0 if rank == 0 and state["bad_evals"] >= cfg.patience else 0.0])
+        if world > 1:
+            torch.distributed.broadcast(stop, src=0)
+        with tempfile.TemporaryDirectory() as folder:
+            checkpoint_out = None
+            if rank == 0:
+                _save_model(model, processor, os.path.join(folder, "model"))
+                state["skipped"] = dict(skipped)
+                torch.save({"optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
+                            "ctc": core.ctc.state_dict() if core.ctc is not None else None, "state": state},
+                           os.path.join(folder, "state.pt"))
+                checkpoint_out = ray.train.Checkpoint.from_directory(folder)
+            metrics = {"step": state["step"], "val_cer": val_cer if val_cer is not None else float("nan"),
+                       "best_val_cer": state["best"] if state["best"] is not None else float("nan")}
+            ray.train.report(metrics, checkpoint=checkpoint_out)
+        if stop.item() and rank == 0:
+            print(f"[train] stopping early: no better validation CER in {cfg.patience} evaluations", flush=True)
+        return bool(stop.item())
+
+    if state["step"] == 0 and cfg.init_from and not ckpt_dir:
+        evaluate_and_report(final=False)  # where fine-tuning starts from
+
+    done = state["step"] >= cfg.steps
+    seen, losses, ctc_losses, tick = 0, [], [], time.monotonic()
+    while not done:
+        for batch in train_shard.iter_batches(batch_size=cfg.batch_size, batch_format="numpy",
+                                              local_shuffle_buffer_size=256):
+            good = [i for i, s in enumerate(batch["skip"]) if not s]
+            if first_pass:
+                skipped.update(s for s in batch["skip"] if s)
+            texts = [str(batch["text"][i]) for i in good]
+            labels, ctc_targets, ctc_lengths, reasons = _labels(tokenizer, texts, limit)
+            if first_pass:
+                skipped.update(r for r in reasons if r)
+            if labels is None:
+                continue
+            keep = [good[i] for i, r in enumerate(reasons) if not r]
+            pixels = _pixels(batch["pixels"][keep], device)
+            loss, ctc_loss = trainee(pixels, labels.to(device), ctc_targets.to(device), ctc_lengths.to(device))
+            total = loss + cfg.ctc_weight * ctc_loss if ctc_loss is not None else loss
+            optimizer.zero_grad(set_to_none=True)
+            total.backward()
+            torch.nn.utils.clip_grad_norm_(trainee.parameters(), 1.0)
+            optimizer.step()
+            scheduler.step()
+            state["step"] += 1
+            seen += len(keep)
+            losses.append(loss.item())
+            if ctc_loss is not None:
+                ctc_losses.append(ctc_loss.item())
+            if state["step"] % LOG_EVERY == 0 and rank == 0:
+                rate = seen * world / (time.monotonic() - tick)
+                state["recent_loss"] = float(np.mean(losses[-LOG_EVERY:]))
+                left = (cfg.steps - state["step"]) * cfg.batch_size / max(rate, 1e-6) / 60
+                print(f"[train] step {state['step']}/{cfg.steps} epoch {state['epoch']} loss {state['recent_loss']:.3f}"
+                      + (f" ctc {np.mean(ctc_losses[-LOG_EVERY:]):.3f}" if ctc_losses else "")
+                      + f" lr {scheduler.get_last_lr()[0]:.2e} {rate:.1f} lines/s, {left:.0f} min to go", flush=True)
+                log({"event": "train", "step": state["step"], "loss": state["recent_loss"], "lines_per_s": round(rate, 2)})
+            out_of_time = cfg.max_minutes is not None and (time.monotonic() - leg_start) / 60 >= cfg.max_minutes
+            done = state["step"] >= cfg.steps or out_of_time
+            if state["step"] % cfg.eval_every == 0 or done:
+                if evaluate_and_report(final=done):
+                    return
+                if out_of_time and rank == 0:
+                    print(f"[train] leg time budget of {cfg.max_minutes} min reached at step {state['step']}", flush=True)
+            if done:
+                break
+        if first_pass and rank == 0 and skipped:
+            log({"event": "skipped_in_stream", "reasons": dict(skipped)})
+        first_pass = False
+        state["epoch"] += 1
