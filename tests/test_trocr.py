@@ -105,6 +105,19 @@ def test_max_new_tokens_is_flagged(tiny_trocr, lined_page):
     assert "max_new_tokens" in rec.flags
 
 
+def test_max_new_tokens_past_the_decoder_positions_is_clamped(tmp_path, lined_page):
+    """A checkpoint whose decoder has 128 positions, asked for 512 new tokens, by a model that
+    never stops: every line is read to the decoder's end and flagged, no IndexError."""
+    untaught = build_tiny_trocr(tmp_path / "untaught", teach=None)
+    engine = TrOCREngine.load(EngineConfig(name="trocr", model=str(untaught), dtype="float32", max_new_tokens=512))
+    assert engine.max_new_tokens == 127
+    _, rendered, n_lines = lined_page
+    rec = engine.recognize([PageImage(rendered.pixels, rendered.dpi)])[0]
+    assert "max_new_tokens" in rec.flags
+    assert len([b for b in rec.blocks if b.kind == "line"]) == n_lines
+    assert all(0.0 <= t.confidence <= 1.0 for t in rec.tokens) and len(rec.tokens) >= 100
+
+
 def test_embeddings_per_line_and_page(tiny_trocr, lined_page):
     emb = TrOCREngine.load(EngineConfig(name="trocr", model=str(tiny_trocr), dtype="float32", emit_embeddings=True))
     _, rendered, n_lines = lined_page

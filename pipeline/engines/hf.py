@@ -75,6 +75,21 @@ def load_pretrained(model_class, processor_class, cfg, placement: Placement, lab
     return model.to(placement.device), processor
 
 
+def decoder_positions(model) -> int | None:
+    """Positions a seq2seq model's decoder has (learned position tables end there), or None."""
+    decoder = getattr(model.config, "decoder", None)
+    positions = getattr(decoder, "max_position_embeddings", None) if decoder is not None else None
+    return int(positions) if positions else None
+
+
+def generation_budget(model, wanted: int) -> int:
+    """New tokens a generate call may ask for: what was wanted, but never past the decoder's
+    last position (the start token takes one): a small checkpoint is read to its length
+    instead of failing every line with an index error."""
+    positions = decoder_positions(model)
+    return max(1, min(wanted, positions - 1)) if positions else wanted
+
+
 def quantize_int8(model):
     import torch
 

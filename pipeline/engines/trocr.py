@@ -18,7 +18,7 @@ from pipeline.run.config import EngineConfig
 from pipeline.page.documents import RenderSpec
 from pipeline.engines.base import PageImage
 from pipeline.engines.decoding import GenerationReader
-from pipeline.engines.hf import check_model_source, choose_placement, load_pretrained, token_probabilities
+from pipeline.engines.hf import check_model_source, choose_placement, generation_budget, load_pretrained, token_probabilities
 from pipeline.page.assembly import Line, Region, assemble
 from pipeline.run.records import Recognition, Token
 from pipeline.page.scoring import page_score, span_confidence
@@ -52,7 +52,8 @@ class TrOCREngine:
         self.cfg = cfg
         self.placement = placement
         self.segmenter = segmenter
-        self.reader = GenerationReader(processor.tokenizer, model.generation_config, cfg.max_new_tokens)
+        self.max_new_tokens = generation_budget(model, cfg.max_new_tokens)
+        self.reader = GenerationReader(processor.tokenizer, model.generation_config, self.max_new_tokens)
 
     @classmethod
     def preflight(cls, cfg: EngineConfig) -> None:
@@ -114,7 +115,7 @@ class TrOCREngine:
         out = self.model.generate(
             pixel_values,
             num_beams=self.cfg.num_beams,
-            max_new_tokens=self.cfg.max_new_tokens,
+            max_new_tokens=self.max_new_tokens,
             do_sample=False,
             output_scores=True,
             output_logits=True,

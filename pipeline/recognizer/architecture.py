@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from pipeline.engines.hf import generation_budget
+
 LINE_HEIGHT = 64
 LINE_WIDTH = 1024
 
@@ -83,13 +85,8 @@ def set_generation_defaults(model, tokenizer) -> None:
     gen.bos_token_id = tokenizer.bos_token_id
     gen.pad_token_id = tokenizer.pad_token_id
     gen.eos_token_id = tokenizer.eos_token_id
-    gen.max_new_tokens = decoder_positions(model) - 2
+    gen.max_new_tokens = generation_budget(model, 1 << 30)
     gen.num_beams = 1
-
-
-def decoder_positions(model) -> int:
-    """How many positions the decoder has: a generated sequence never grows past it."""
-    return int(getattr(model.config.decoder, "max_position_embeddings", 0) or 1 << 30)
 
 
 def encoder_grid(model) -> tuple[int, int]:

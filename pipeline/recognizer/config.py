@@ -40,6 +40,12 @@ class TrainConfig:
     seed: int = 0
     min_coverage: float = 0.5  # below this share of training characters, --init-from is refused
 
+    def worker_threads(self) -> int:
+        """torch threads of one CPU worker: its share of the machine unless told."""
+        import os
+
+        return self.threads or max(1, (os.cpu_count() or 1) // max(1, self.workers))
+
     def as_dict(self) -> dict:
         return asdict(self)
 

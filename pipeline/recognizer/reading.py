@@ -4,14 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from pipeline.engines.hf import generation_budget
 from pipeline.quality.metrics import EditCount, char_edits
-from pipeline.recognizer.architecture import decoder_positions
-
-
-def generation_budget(model, wanted: int) -> int:
-    """New tokens a generate call may ask for: never past the decoder's last position (the
-    start token takes one), whatever was wanted."""
-    return max(1, min(wanted, decoder_positions(model) - 1))
 
 
 def read_pixels(model, tokenizer, pixel_values, max_new_tokens: int = 160) -> list[str]:

@@ -14,7 +14,8 @@ from collections import Counter
 
 import numpy as np
 
-from pipeline.recognizer.architecture import decoder_positions, encoder_grid
+from pipeline.engines.hf import generation_budget
+from pipeline.recognizer.architecture import encoder_grid
 from pipeline.recognizer.config import TrainConfig
 from pipeline.recognizer.reading import read_pixels, score
 from pipeline.recognizer.tokenizer import normalize_text
@@ -148,7 +149,7 @@ def train_loop(loop_config: dict) -> None:
     rank, world = context.get_world_rank(), context.get_world_size()
     device = ray.train.torch.get_device()
     if device.type == "cpu":
-        set_torch_threads(cfg.threads or max(1, (os.cpu_count() or 1) // max(1, cfg.workers)))
+        set_torch_threads(cfg.worker_threads())
     torch.manual_seed(cfg.seed + rank)
 
     checkpoint = ray.train.get_checkpoint()
@@ -184,7 +185,7 @@ def train_loop(loop_config: dict) -> None:
 
     train_shard = ray.train.get_dataset_shard("train")
     val_shard = ray.train.get_dataset_shard("val")
-    limit = decoder_positions(model) - 1
+    limit = generation_budget(model, 1 << 30)  # tokens + EOS a label may hold
     leg_start = time.monotonic()
     skipped: Counter = Counter(state.get("skipped", {}))
     first_pass = not state["skipped"]

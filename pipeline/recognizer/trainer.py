@@ -110,12 +110,16 @@ def run(cfg: TrainConfig, command: list[str] | None = None, card_notes: str = ""
                 "val": build_stream(StreamPlan(refs=val), image_processor, train=False, batch_size=32).materialize()}
     storage = cfg.checkpoints or os.path.abspath(os.path.join(cfg.output, "checkpoints"))
     use_gpu = cfg.gpus > 0
+    threads = cfg.worker_threads()
     trainer = TorchTrainer(
         train_loop,
         train_loop_config={"cfg": cfg.as_dict()},
         scaling_config=ScalingConfig(num_workers=cfg.gpus if use_gpu else cfg.workers, use_gpu=use_gpu,
                                      resources_per_worker={"CPU": 1, **({"GPU": 1} if use_gpu else {})}),
         run_config=RunConfig(name=cfg.run_name, storage_path=storage,
+                             # the page jobs cap OpenMP at one thread (Tesseract); a training worker
+                             # owns its threads, and torch under a lower cap than it asks for crawls
+                             worker_runtime_env={"env_vars": {"OMP_THREAD_LIMIT": str(threads)}},
                              checkpoint_config=CheckpointConfig(num_to_keep=2, checkpoint_score_attribute="best_val_cer",
                                                                 checkpoint_score_order="min")),
         datasets=datasets,
