@@ -1,0 +1,179 @@
+"""The shipped handwriting recognizer against the offline alternatives, on hands it never saw.
+
+1. line CER on the Testaments de Poilus val split (14 wills, 324 lines, hands held apart from
+   training), side by side in one run: the shipped model, Tesseract `fra` in single-line mode,
+   RapidOCR's PP-OCR recognizer (the wheel's weights), one plain call per crop each.
+2. speed on one core: lines/s of the model alone (processor + generate on the crops) and of
+   the trocr engine's line path on the same crops (batching by width, token confidences).
+3. the IAM lines and paragraphs of ../shared/data (research use: evaluation only), English.
+
+    python bench/bench_recognizer.py [--model models/handwriting-lines] [--data ../shared/data]
+
+Figures go to bench/results/recognizer.json (another --model: its own file).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import numpy as np  # noqa: E402
+from PIL import Image  # noqa: E402
+
+from pipeline.quality.metrics import char_edits  # noqa: E402
+from pipeline.recognizer.reading import score  # noqa: E402
+
+SHIPPED = ROOT / "models" / "handwriting-lines"
+
+
+def val_lines(data: Path, split: str = "val") -> list[tuple[Image.Image, str, str]]:
+    folder = data / "handwriting_lines" / "testaments_de_poilus"
+    rows = [json.loads(x) for x in (folder / "labels.jsonl").read_text(encoding="utf-8").splitlines() if x.strip()]
+    return [(Image.open(data / r["image"]).convert("L"), r["text"], r["doc"]) for r in rows
+            if r.get("level") == "line" and r.get("split") == split]
+
+
+def iam(data: Path) -> list[tuple[Image.Image, str, str]]:
+    out = []
+    for name in ("iam_lines", "iam_paragraphs"):
+        folder = data / "handwriting" / name
+        labels = next((folder / n for n in ("labels.jsonl", "handwriting_labels.jsonl") if (folder / n).exists()), None)
+        if labels is None:
+            continue
+        for row in (json.loads(x) for x in labels.read_text(encoding="utf-8").splitlines() if x.strip()):
+            path = folder / Path(row["image"]).name
+            if not path.exists():
+                path = data / row["image"]
+            image = Image.open(path).convert("L")
+            if name == "iam_paragraphs":
+                image = Image.fromarray(255 - np.asarray(image))  # stored white ink on black
+            out.append((image, row["text"], row.get("level", name)))
+    return out
+
+
+class Model:
+    def __init__(self, folder: Path, threads: int | None = None):
+        import torch
+        from transformers import AutoProcessor, VisionEncoderDecoderModel
+
+        if threads:
+            torch.set_num_threads(threads)
+        self.processor = AutoProcessor.from_pretrained(folder)
+        self.model = VisionEncoderDecoderModel.from_pretrained(folder).eval()
+
+    def read(self, images: list[Image.Image], batch: int = 16) -> list[str]:
+        from pipeline.recognizer.reading import read_pixels
+
+        order = sorted(range(len(images)), key=lambda i: images[i].width)
+        out: list[str] = [""] * len(images)
+        for start in range(0, len(order), batch):
+            chunk = order[start:start + batch]
+            pixels = self.processor(images=[images[i].convert("RGB") for i in chunk], return_tensors="pt").pixel_values
+            for i, text in zip(chunk, read_pixels(self.model, self.processor.tokenizer, pixels)):
+                out[i] = text
+        return out
+
+
+def tesseract_lines(images: list[Image.Image], lang: str) -> list[str]:
+    import tesserocr
+
+    from pipeline.run.config import DEFAULT_TESSDATA
+
+    with tesserocr.PyTessBaseAPI(path=DEFAULT_TESSDATA.rstrip("/") + "/", lang=lang, psm=tesserocr.PSM.SINGLE_LINE) as api:
+        out = []
+        for image in images:
+            api.SetImage(image)
+            out.append(api.GetUTF8Text().strip())
+        return out
+
+
+def rapidocr_lines(images: list[Image.Image]) -> list[str]:
+    from rapidocr import RapidOCR
+
+    engine = RapidOCR()
+    out = []
+    for image in images:
+        result = engine(np.asarray(image.convert("RGB")), use_det=False, use_cls=False, use_rec=True)
+        out.append(" ".join(result.txts or []))
+    return out
+
+
+def timed(fn, *args):
+    start = time.perf_counter()
+    out = fn(*args)
+    return out, time.perf_counter() - start
+
+
+def per_doc(refs: list[str], hyps: list[str], docs: list[str]) -> dict[str, float]:
+    out = {}
+    for doc in sorted(set(docs)):
+        idx = [i for i, d in enumerate(docs) if d == doc]
+        out[doc] = round(score([refs[i] for i in idx], [hyps[i] for i in idx]).cer, 4)
+    return out
+
+
+def speed(model_dir: Path, images: list[Image.Image]) -> dict:
+    """One core: the model alone vs the engine's line path, same crops, same batch size."""
+    from pipeline.engines.trocr import TrOCREngine
+    from pipeline.run.config import EngineConfig
+
+    alone = Model(model_dir, threads=1)
+    alone.read(images[:8])  # warm-up
+    _, model_s = timed(alone.read, images)
+    engine = TrOCREngine.load(EngineConfig(name="trocr", model=str(model_dir), dtype="float32", batch_size=16))
+    import torch
+
+    torch.set_num_threads(1)
+    engine.read_lines([i.convert("RGB") for i in images[:8]])
+    _, engine_s = timed(engine.read_lines, [i.convert("RGB") for i in images])
+    return {"lines": len(images), "model_alone_lines_per_s_per_core": round(len(images) / model_s, 2),
+            "engine_lines_per_s_per_core": round(len(images) / engine_s, 2), "engine_vs_model": round(model_s / engine_s, 3)}
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--model", default=str(SHIPPED))
+    p.add_argument("--data", default=str(ROOT.parent / "shared" / "data"))
+    p.add_argument("--skip-speed", action="store_true")
+    args = p.parse_args(argv)
+    data, model_dir = Path(args.data), Path(args.model)
+    lines = val_lines(data)
+    images, refs, docs = [x[0] for x in lines], [x[1] for x in lines], [x[2] for x in lines]
+    results: dict = {"val_lines": len(lines), "val_wills": len(set(docs)), "engines": {}}
+    model = Model(model_dir)
+    for name, fn in [("model", model.read), ("tesseract_fra", lambda im: tesseract_lines(im, "fra")), ("rapidocr", rapidocr_lines)]:
+        hyps, seconds = timed(fn, images)
+        s = score(refs, hyps)
+        results["engines"][name] = {"cer": round(s.cer, 4), "edits": s.edits, "chars": s.chars, "seconds": round(seconds, 1),
+                                    "per_will": per_doc(refs, hyps, docs),
+                                    "examples": [[refs[i], hyps[i]] for i in range(0, len(refs), 60)]}
+        print(f"{name:14s} CER {s.cer:.4f} ({s.edits}/{s.chars}) in {seconds:.1f} s", flush=True)
+    best_other = min(results["engines"][n]["cer"] for n in ("tesseract_fra", "rapidocr"))
+    results["model_vs_best_other"] = round(results["engines"]["model"]["cer"] / best_other, 3)
+    english = iam(data)
+    if english:
+        results["iam"] = {}
+        for name, fn in [("model", model.read), ("tesseract_eng", lambda im: tesseract_lines(im, "eng")), ("rapidocr", rapidocr_lines)]:
+            hyps = fn([x[0] for x in english])
+            results["iam"][name] = {kind: round(score([x[1] for x, h in zip(english, hyps) if x[2] == kind],
+                                                       [h for x, h in zip(english, hyps) if x[2] == kind]).cer, 4)
+                                    for kind in sorted({x[2] for x in english})}
+        print("IAM", json.dumps(results["iam"]), flush=True)
+    if not args.skip_speed:
+        results["speed"] = speed(model_dir, images[:96])
+        print("speed", json.dumps(results["speed"]), flush=True)
+    name = "recognizer.json" if model_dir.resolve() == SHIPPED.resolve() else f"recognizer-{model_dir.name}.json"
+    out = ROOT / "bench" / "results" / name
+    out.write_text(json.dumps(results, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    print(f"-> {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
