@@ -57,15 +57,15 @@ def test_kill_and_resume_continue_where_training_stopped(tmp_path):
         first.wait()
     killed_at = max(r["step"] for r in _log(out) if r.get("event") == "validation")
     target = killed_at + 10
+    logged = len(_log(out))
     second = subprocess.run(command + ["--steps", str(target)], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
     assert second.returncode == 0, second.stderr[-3000:]
     resumed = [int(x.split("resumed at step ")[1].split()[0]) for x in (second.stdout + second.stderr).splitlines()
                if "resumed at step" in x]
     assert resumed and 0 < resumed[0] <= killed_at
-    after = [r for r in _log(out) if r.get("event") == "validation"]
-    assert after[-1]["step"] == target
-    steps = [r["step"] for r in after]
-    assert steps == sorted(steps) or steps.count(resumed[0] + 5) <= 2  # counting on, not from zero
+    new = [r for r in _log(out)[logged:] if r.get("event") == "validation"]
+    assert new and all(r["step"] > resumed[0] for r in new)  # counting on from the checkpoint, not from zero
+    assert new[-1]["step"] == target
     assert (out / "model.safetensors").exists() and (out / "README.md").exists() and (out / "learning_curve.png").exists()
 
 
@@ -132,7 +132,7 @@ def test_review_loop_end_to_end_reads_the_corrected_lines_better(tmp_path):
     assert "gold.parquet" in card and "| 3 |" in card  # the three corrected lines, counted in the card
     after = read(tuned, tmp_path / "out1")
     reference = "\n".join(truth)
-    assert cer(reference, after) < cer(reference, before) and cer(reference, after) < 0.5, (before, after)
+    assert cer(reference, after) < cer(reference, before) - 0.1, (before, after)
 
     from transformers import AutoProcessor, VisionEncoderDecoderModel  # plain transformers, no project code
 
@@ -152,6 +152,6 @@ def test_a_starting_tokenizer_that_lacks_most_characters_is_refused_before_train
     build_processor(PRESETS["tiny"], latin).save_pretrained(start)
     cfg = TrainConfig(output=str(tmp_path / "out"), sources=[SourceSpec("lines", str(greek))],
                       val_sources=[SourceSpec("lines", str(greek))], init_from=str(start))
-    with pytest.raises(TrainDataError, match="can write only 0%"):
+    with pytest.raises(TrainDataError, match=r"can write only \d+% of the training characters"):
         run(cfg)
     assert not (tmp_path / "out" / "checkpoints").exists()

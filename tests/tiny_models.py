@@ -74,14 +74,10 @@ def build_tiny_trocr(folder: Path, image_size: int = 32, teach: str | None = "th
 
     With `teach`, a few training steps on random images make it write that text and stop."""
     import torch
-    from transformers import (
-        TrOCRConfig,
-        TrOCRProcessor,
-        ViTConfig,
-        VisionEncoderDecoderConfig,
-        VisionEncoderDecoderModel,
-    )
+    from transformers import TrOCRConfig, TrOCRProcessor, ViTConfig
     from transformers.models.vit import ViTImageProcessorPil
+
+    from pipeline.recognizer.architecture import assemble
 
     torch.manual_seed(0)
     threads = torch.get_num_threads()
@@ -96,14 +92,7 @@ def build_tiny_trocr(folder: Path, image_size: int = 32, teach: str | None = "th
         max_position_embeddings=128, pad_token_id=tokenizer.pad_token_id, bos_token_id=tokenizer.bos_token_id,
         eos_token_id=tokenizer.eos_token_id, decoder_start_token_id=tokenizer.bos_token_id,
     )
-    config = VisionEncoderDecoderConfig.from_encoder_decoder_configs(encoder, decoder)
-    config.decoder_start_token_id = tokenizer.bos_token_id
-    config.pad_token_id = tokenizer.pad_token_id
-    config.eos_token_id = tokenizer.eos_token_id
-    model = VisionEncoderDecoderModel(config=config)
-    model.generation_config.decoder_start_token_id = tokenizer.bos_token_id
-    model.generation_config.pad_token_id = tokenizer.pad_token_id
-    model.generation_config.eos_token_id = tokenizer.eos_token_id
+    model = assemble(encoder, decoder, tokenizer)
     processor = TrOCRProcessor(
         image_processor=ViTImageProcessorPil(size={"height": image_size, "width": image_size}), tokenizer=tokenizer
     )

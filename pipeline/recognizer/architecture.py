@@ -56,11 +56,14 @@ def build_processor(preset: Preset, tokenizer):
 
 def build_model(preset: Preset, tokenizer):
     """A randomly initialised model for `tokenizer`'s characters."""
-    from transformers import SwinConfig, TrOCRConfig, VisionEncoderDecoderConfig, VisionEncoderDecoderModel
+    from transformers import SwinConfig, TrOCRConfig
 
     encoder = SwinConfig(
         image_size=(preset.height, preset.width), patch_size=4, num_channels=3, embed_dim=preset.embed_dim,
         depths=list(preset.depths), num_heads=list(preset.heads), window_size=4, mlp_ratio=3.0,
+        # windows carry only relative positions; the decoder's cross-attention must know where
+        # along the line a feature is to read left to right
+        use_absolute_embeddings=True,
     )
     decoder = TrOCRConfig(
         vocab_size=len(tokenizer), d_model=preset.d_model, decoder_layers=preset.decoder_layers,
@@ -70,7 +73,14 @@ def build_model(preset: Preset, tokenizer):
         pad_token_id=tokenizer.pad_token_id, bos_token_id=tokenizer.bos_token_id,
         eos_token_id=tokenizer.eos_token_id, decoder_start_token_id=tokenizer.bos_token_id,
     )
-    config = VisionEncoderDecoderConfig.from_encoder_decoder_configs(encoder, decoder)
+    return assemble(encoder, decoder, tokenizer)
+
+
+def assemble(encoder_config, decoder_config, tokenizer):
+    """A randomly initialised VisionEncoderDecoderModel whose special tokens are the tokenizer's."""
+    from transformers import VisionEncoderDecoderConfig, VisionEncoderDecoderModel
+
+    config = VisionEncoderDecoderConfig.from_encoder_decoder_configs(encoder_config, decoder_config)
     config.decoder_start_token_id = tokenizer.bos_token_id
     config.pad_token_id = tokenizer.pad_token_id
     config.eos_token_id = tokenizer.eos_token_id
