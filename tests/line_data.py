@@ -20,14 +20,17 @@ def line_image(text: str, height: int = 40) -> Image.Image:
 
 
 def write_line_folder(folder: Path, docs: dict[str, list[str]], split: dict[str, str] | None = None) -> Path:
-    """One PNG per line; `split` maps a doc to its split (default train)."""
+    """One PNG per line; `split` maps a doc to its split (others train); None writes no split."""
     folder.mkdir(parents=True, exist_ok=True)
     rows = []
     for doc, texts in docs.items():
         for i, text in enumerate(texts):
             name = f"{doc}_{i:03d}.png"
             line_image(text).save(folder / name)
-            rows.append({"image": name, "text": text, "level": "line", "split": (split or {}).get(doc, "train"), "doc": doc})
+            row = {"image": name, "text": text, "level": "line", "doc": doc}
+            if split is not None:
+                row["split"] = split.get(doc, "train")
+            rows.append(row)
     with open(folder / "labels.jsonl", "w", encoding="utf-8") as handle:
         for row in rows:
             handle.write(json.dumps(row, ensure_ascii=False) + "\n")

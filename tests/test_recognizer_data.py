@@ -70,13 +70,15 @@ def test_line_folder_splits_and_bad_lines(tmp_path):
 
     Image.new("L", (200, 40), 250).save(folder / "blank.png")
     (folder / "corrupt.png").write_bytes(b"\x89PNG\r\n\x1a\n not really")
-    add_rows(folder, [{"image": "blank.png", "text": "rien", "doc": "A"}, {"image": "corrupt.png", "text": "cassé", "doc": "A"},
-                      {"image": "gone.png", "text": "perdu", "doc": "A"}, {"image": "A_000.png", "text": "", "doc": "A"},
-                      {"image": "A_001.png", "text": "><", "doc": "A"}, {"image": "A_001.png", "text": "Ωmega", "doc": "A"}])
+    add_rows(folder, [dict(row, doc="A", split="train") for row in [
+        {"image": "blank.png", "text": "rien"}, {"image": "corrupt.png", "text": "cassé"}, {"image": "gone.png", "text": "perdu"},
+        {"image": "A_000.png", "text": ""}, {"image": "A_001.png", "text": "><"}, {"image": "A_001.png", "text": "Ωmega"}]])
     skipped = Skipped()
     train = read_line_folder(str(folder), skipped=skipped)
     val = read_line_folder(str(folder), split="val")
     assert [r["text"] for r in val] == ["mon frère"]
+    unsplit = write_line_folder(tmp_path / "unsplit", {"C": ["le 3 mai"]})
+    assert len(read_line_folder(str(unsplit), split="val")) == 1  # a folder without splits serves as validation too
     assert skipped.counts == {"image file missing": 1}
     tokenizer = build_char_tokenizer(["le 3 mai ma sœur mon frère rien cassé"])
     kept = check_texts(train, tokenizer, skipped)

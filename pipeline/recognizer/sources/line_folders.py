@@ -39,7 +39,8 @@ def _doc_of(row: dict, image: str) -> str:
 def read_line_folder(uri: str, split: str = "train", name: str | None = None,
                      skipped: Skipped | None = None) -> list[LineRef]:
     """References to the lines of a labels.jsonl folder. `split`="train" takes rows without a
-    split or with one that is not held out; any other value takes the rows of that split."""
+    split or with one that is not held out; any other value takes the rows of that split and
+    the rows without one."""
     fs, base = cfs.filesystem(uri.rstrip("/"))
     labels = posixpath.join(base, "labels.jsonl")
     if not cfs.exists(fs, labels):
@@ -59,7 +60,8 @@ def read_line_folder(uri: str, split: str = "train", name: str | None = None,
         if row.get("level", "line") != "line" or "image" not in row:
             continue
         row_split = str(row.get("split") or "")
-        wanted = row_split not in HELD_OUT_SPLITS if split == "train" else row_split == split
+        # a folder without splits is all training, or all validation when given as such
+        wanted = row_split not in HELD_OUT_SPLITS if split == "train" else row_split in (split, "")
         if not wanted:
             continue
         path = _resolve(fs, base, row["image"])
