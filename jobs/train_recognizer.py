@@ -59,6 +59,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--workers", type=int, default=d.workers, help="CPU training workers (DDP when more than one)")
     p.add_argument("--gpus", type=int, default=d.gpus, help="GPU training workers, one GPU each")
     p.add_argument("--threads", type=int, default=None, help="torch threads per CPU worker")
+    p.add_argument("--cpus-per-worker", type=float, default=d.cpus_per_worker,
+                   help="Ray CPUs each worker reserves (the rest run the data stream; under 1 on a small machine)")
     p.add_argument("--checkpoints", default=None, help="Ray Train storage path, local or s3:// (default OUTPUT/checkpoints)")
     p.add_argument("--seed", type=int, default=d.seed)
     p.add_argument("--card-notes", default=None, help="Markdown file put at the top of the model card (data licences, attribution)")
@@ -75,7 +77,8 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
         init_from=args.init_from, preset=args.preset, steps=args.steps, max_minutes=args.max_minutes,
         batch_size=args.batch_size, learning_rate=args.learning_rate, warmup_steps=args.warmup_steps,
         ctc_weight=args.ctc_weight, eval_every=args.eval_every, patience=args.patience, max_val_lines=args.max_val_lines,
-        workers=args.workers, gpus=args.gpus, threads=args.threads, checkpoints=args.checkpoints, seed=args.seed,
+        workers=args.workers, gpus=args.gpus, threads=args.threads, cpus_per_worker=args.cpus_per_worker,
+        checkpoints=args.checkpoints, seed=args.seed,
     )
 
 

@@ -35,6 +35,7 @@ class TrainConfig:
     workers: int = 1
     gpus: int = 0
     threads: int | None = None  # torch threads per CPU worker (default: the machine's share)
+    cpus_per_worker: float = 1.0  # Ray CPUs a worker reserves; what is left reads the data
     checkpoints: str | None = None  # Ray Train storage path: local folder or s3://; default OUTPUT/checkpoints
     run_name: str = "train"
     seed: int = 0

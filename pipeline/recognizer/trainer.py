@@ -115,7 +115,7 @@ def run(cfg: TrainConfig, command: list[str] | None = None, card_notes: str = ""
         train_loop,
         train_loop_config={"cfg": cfg.as_dict()},
         scaling_config=ScalingConfig(num_workers=cfg.gpus if use_gpu else cfg.workers, use_gpu=use_gpu,
-                                     resources_per_worker={"CPU": 1, **({"GPU": 1} if use_gpu else {})}),
+                                     resources_per_worker={"CPU": cfg.cpus_per_worker, **({"GPU": 1} if use_gpu else {})}),
         run_config=RunConfig(name=cfg.run_name, storage_path=storage,
                              # the page jobs cap OpenMP at one thread (Tesseract); a training worker
                              # owns its threads, and torch under a lower cap than it asks for crawls
