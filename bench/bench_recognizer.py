@@ -65,19 +65,6 @@ def engine_pages(model_dir: Path, images: list[Image.Image]) -> list[str]:
     return [engine.recognize([PageImage(np.asarray(i.convert("RGB")), 300)])[0].text for i in images]
 
 
-def tesseract_pages(images: list[Image.Image], lang: str) -> list[str]:
-    import tesserocr
-
-    from pipeline.run.config import DEFAULT_TESSDATA
-
-    with tesserocr.PyTessBaseAPI(path=DEFAULT_TESSDATA.rstrip("/") + "/", lang=lang) as api:
-        out = []
-        for image in images:
-            api.SetImage(image)
-            out.append(api.GetUTF8Text().strip())
-        return out
-
-
 def rapidocr_pages(images: list[Image.Image]) -> list[str]:
     from rapidocr import RapidOCR
 
@@ -108,12 +95,14 @@ class Model:
         return out
 
 
-def tesseract_lines(images: list[Image.Image], lang: str) -> list[str]:
+def tesseract_lines(images: list[Image.Image], lang: str, whole_page: bool = False) -> list[str]:
+    """One plain Tesseract call per image: single-line mode, or its page layout analysis."""
     import tesserocr
 
     from pipeline.run.config import DEFAULT_TESSDATA
 
-    with tesserocr.PyTessBaseAPI(path=DEFAULT_TESSDATA.rstrip("/") + "/", lang=lang, psm=tesserocr.PSM.SINGLE_LINE) as api:
+    psm = tesserocr.PSM.AUTO if whole_page else tesserocr.PSM.SINGLE_LINE
+    with tesserocr.PyTessBaseAPI(path=DEFAULT_TESSDATA.rstrip("/") + "/", lang=lang, psm=psm) as api:
         out = []
         for image in images:
             api.SetImage(image)
@@ -189,7 +178,7 @@ def main(argv: list[str] | None = None) -> int:
         lines_ = [x for x in english if x[2] == "line"]
         paras = [x for x in english if x[2] == "paragraph"]
         readers = {"model": (model.read, lambda im: engine_pages(model_dir, im)),
-                   "tesseract_eng": (lambda im: tesseract_lines(im, "eng"), lambda im: tesseract_pages(im, "eng")),
+                   "tesseract_eng": (lambda im: tesseract_lines(im, "eng"), lambda im: tesseract_lines(im, "eng", whole_page=True)),
                    "rapidocr": (rapidocr_lines, rapidocr_pages)}
         results["iam"] = {"lines": len(lines_), "paragraphs": len(paras)}
         for name, (read_lines, read_pages) in readers.items():
