@@ -26,7 +26,6 @@ sys.path.insert(0, str(ROOT))
 import numpy as np  # noqa: E402
 from PIL import Image  # noqa: E402
 
-from pipeline.quality.metrics import char_edits  # noqa: E402
 from pipeline.recognizer.reading import score  # noqa: E402
 
 SHIPPED = ROOT / "models" / "handwriting-lines"
