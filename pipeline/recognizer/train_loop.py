@@ -196,7 +196,7 @@ def train_loop(loop_config: dict) -> None:
             with open(log_path, "a", encoding="utf-8") as handle:
                 handle.write(json.dumps(record) + "\n")
 
-    def evaluate_and_report(final: bool) -> bool:
+    def evaluate_and_report() -> bool:
         """Validate, checkpoint, export the best; True when training should stop."""
         val_cer = None
         if rank == 0:
@@ -234,7 +234,7 @@ def train_loop(loop_config: dict) -> None:
         return bool(stop.item())
 
     if state["step"] == 0 and cfg.init_from and not ckpt_dir:
-        evaluate_and_report(final=False)  # where fine-tuning starts from
+        evaluate_and_report()  # where fine-tuning starts from
 
     done = state["step"] >= cfg.steps
     seen, losses, ctc_losses, tick = 0, [], [], time.monotonic()
@@ -275,7 +275,7 @@ def train_loop(loop_config: dict) -> None:
             out_of_time = cfg.max_minutes is not None and (time.monotonic() - leg_start) / 60 >= cfg.max_minutes
             done = state["step"] >= cfg.steps or out_of_time
             if state["step"] % cfg.eval_every == 0 or done:
-                if evaluate_and_report(final=done):
+                if evaluate_and_report():
                     return
                 if out_of_time and rank == 0:
                     print(f"[train] leg time budget of {cfg.max_minutes} min reached at step {state['step']}", flush=True)
