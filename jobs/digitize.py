@@ -31,6 +31,7 @@ from pipeline.run.config import DigitizeConfig, EngineConfig, GpuMode, RenderCon
 from pipeline.quality.calibration import for_run as calibration_for_run
 from jobs.export import parse_formats
 from pipeline.engines import ENGINES, EngineLoadError, engine_class
+from pipeline.page.segment import SEGMENTERS
 
 log = logging.getLogger("digitize")
 
@@ -42,6 +43,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--engine", default=EngineConfig.name,
                    help=f"one of {', '.join(sorted(ENGINES))}, or your own as package.module:Class")
     p.add_argument("--model", default=None, help="hub id or local folder, for model engines")
+    p.add_argument("--segmenter", choices=SEGMENTERS, default=EngineConfig.segmenter,
+                   help="how line engines (trocr, rapidocr) find lines: Tesseract's layout analysis, or PP-OCR's text "
+                        "detector (better on handwriting)")
     p.add_argument("--languages", default=",".join(EngineConfig.languages), help="comma-separated Tesseract language codes")
     p.add_argument("--dpi", type=int, default=RenderConfig.dpi)
     p.add_argument("--text-layer", default=TextLayerConfig.mode, choices=list(get_args(TextLayerMode)))
@@ -111,6 +115,7 @@ def build_config(args: argparse.Namespace) -> DigitizeConfig:
             dtype=args.dtype,
             sampling=args.sampling,
             emit_embeddings=args.emit_embeddings,
+            segmenter=args.segmenter,
         ),
         render=RenderConfig(dpi=args.dpi, max_pixels=args.max_pixels),
         text_layer=TextLayerConfig(mode=args.text_layer),

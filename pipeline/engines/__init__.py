@@ -10,6 +10,7 @@ ENGINES: dict[str, str] = {
     "tesseract": "pipeline.engines.tesseract:TesseractEngine",
     "trocr": "pipeline.engines.trocr:TrOCREngine",
     "lightonocr": "pipeline.engines.lightonocr:LightOnOCREngine",
+    "rapidocr": "pipeline.engines.rapidocr:RapidOCREngine",
 }
 
 

@@ -8,45 +8,25 @@ into their page's reading order. Token confidences are the exponentiated transit
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import ClassVar
 
-import numpy as np
 from PIL import Image
 
 from pipeline.run.config import EngineConfig
 from pipeline.page.documents import RenderSpec
-from pipeline.engines.base import PageImage
 from pipeline.engines.decoding import GenerationReader
+from pipeline.engines.line_pages import LinePageEngine, LineResult
 from pipeline.engines.hf import check_model_source, choose_placement, generation_budget, load_pretrained, token_probabilities
-from pipeline.page.assembly import Line, Region, assemble
-from pipeline.run.records import Recognition, Token
-from pipeline.page.scoring import page_score, span_confidence
-from pipeline.page.segment import LineSegmenter
+from pipeline.page.scoring import span_confidence
+from pipeline.page.segment import line_segmenter
 
 MODEL_TYPES = ("vision-encoder-decoder",)
 
 
-@dataclass
-class LineResult:
-    text: str
-    tokens: list[Token]
-    confidence: float | None
-    hit_max_tokens: bool
-    embedding: list[float] | None = None
-
-
-@dataclass
-class _PageWork:
-    regions: list[Region]
-    skipped: int
-    lines: list[Line] = field(default_factory=list)
-
-
-class TrOCREngine:
+class TrOCREngine(LinePageEngine):
     name: ClassVar[str] = "trocr"
 
-    def __init__(self, model, processor, cfg: EngineConfig, placement, segmenter: LineSegmenter):
+    def __init__(self, model, processor, cfg: EngineConfig, placement, segmenter):
         self.model = model
         self.processor = processor
         self.cfg = cfg
@@ -66,7 +46,7 @@ class TrOCREngine:
         cls.preflight(cfg)
         placement = choose_placement(device, cfg.quantize, cfg.dtype)
         model, processor = load_pretrained(VisionEncoderDecoderModel, TrOCRProcessor, cfg, placement, "TrOCR")
-        return cls(model, processor, cfg, placement, LineSegmenter(cfg.tessdata))
+        return cls(model, processor, cfg, placement, line_segmenter(cfg.segmenter, cfg.tessdata))
 
     @staticmethod
     def render_spec(cfg: EngineConfig) -> RenderSpec:
@@ -142,57 +122,3 @@ class TrOCREngine:
                 )
             )
         return results
-
-    # -- pages -----------------------------------------------------------------------------
-
-    def recognize(self, pages: list[PageImage]) -> list[Recognition]:
-        work: list[_PageWork] = []
-        crops: list[Image.Image] = []
-        owners: list[tuple[int, Line]] = []
-        for index, page in enumerate(pages):
-            regions, skipped = self.segmenter.segment(page.pixels, page.dpi)
-            item = _PageWork(regions=regions, skipped=skipped)
-            image = Image.fromarray(page.pixels).convert("RGB")
-            for region in regions:
-                for para in region.paragraphs:
-                    for line in para.lines:
-                        crops.append(image.crop(tuple(int(v) for v in line.bbox)))
-                        owners.append((index, line))
-                        item.lines.append(line)
-            work.append(item)
-        line_results = self.read_lines(crops) if crops else []
-        per_page_tokens: list[list[Token]] = [[] for _ in pages]
-        per_page_flags: list[set[str]] = [set() for _ in pages]
-        per_page_embeddings: list[list[list[float]]] = [[] for _ in pages]
-        for (index, line), result in zip(owners, line_results):
-            line.given_text = result.text
-            line.tokens = result.tokens
-            per_page_tokens[index].extend(result.tokens)
-            if result.hit_max_tokens:
-                per_page_flags[index].add("max_new_tokens")
-            if result.embedding is not None:
-                per_page_embeddings[index].append(result.embedding)
-        out = []
-        for index, item in enumerate(work):
-            text, markdown, blocks, tables = assemble(item.regions)
-            flags = sorted(per_page_flags[index])
-            if item.skipped:
-                flags.append("lines_skipped")
-            if not item.lines:
-                flags.append("no_lines")
-            words = text.split()
-            rec = Recognition(
-                text=text,
-                markdown=markdown,
-                blocks=blocks,
-                tokens=per_page_tokens[index],
-                token_unit="subword",
-                tables=tables,
-                confidence=page_score(per_page_tokens[index], words=words),
-                flags=flags,
-            )
-            if per_page_embeddings[index]:
-                rec.embedding = np.mean(np.array(per_page_embeddings[index]), axis=0).tolist()
-                rec.line_embeddings = per_page_embeddings[index]
-            out.append(rec)
-        return out

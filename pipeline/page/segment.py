@@ -67,3 +67,17 @@ class LineSegmenter:
                 break
         self._api.Clear()
         return regions, skipped
+
+
+SEGMENTERS = ("tesseract", "detector")
+
+
+def line_segmenter(name: str, tessdata: str):
+    """The segmenter a line engine's config names."""
+    if name == "tesseract":
+        return LineSegmenter(tessdata)
+    if name == "detector":
+        from pipeline.page.detected_lines import DetectedLineSegmenter
+
+        return DetectedLineSegmenter()
+    raise ValueError(f"unknown segmenter {name!r}; choose one of: {', '.join(SEGMENTERS)}")

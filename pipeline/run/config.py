@@ -32,6 +32,9 @@ class EngineConfig:
     dtype: str | None = None  # None chooses by hardware; "float32" | "bfloat16" | "float16" to force
     sampling: bool = False
     emit_embeddings: bool = False
+    # how line engines (trocr, rapidocr) find lines: Tesseract's layout analysis, or PP-OCR's
+    # text detector (pipeline/page/detected_lines.py)
+    segmenter: str = "tesseract"
 
 
 @dataclass(frozen=True)
