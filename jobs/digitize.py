@@ -55,6 +55,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--run-id", default=None, help="default: UTC timestamp; re-using one replaces that run")
     p.add_argument("--limit", type=int, default=None, help="process only the first N documents")
     p.add_argument("--max-pixels", type=int, default=RenderConfig.max_pixels)
+    p.add_argument("--keep-small-text", action="store_true",
+                   help="do not scale up image pages whose text is small (screenshots, screen-resolution crops)")
     p.add_argument("--num-beams", type=int, default=EngineConfig.num_beams)
     p.add_argument("--max-new-tokens", type=int, default=EngineConfig.max_new_tokens)
     p.add_argument("--quantize", choices=["int8"], default=None, help="dynamic int8 quantization for CPU-only sites")
@@ -117,7 +119,7 @@ def build_config(args: argparse.Namespace) -> DigitizeConfig:
             emit_embeddings=args.emit_embeddings,
             segmenter=args.segmenter,
         ),
-        render=RenderConfig(dpi=args.dpi, max_pixels=args.max_pixels),
+        render=RenderConfig(dpi=args.dpi, max_pixels=args.max_pixels, upscale_small_text=not args.keep_small_text),
         text_layer=TextLayerConfig(mode=args.text_layer),
         review_threshold=args.review_threshold,
         workers=args.workers,

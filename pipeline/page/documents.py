@@ -186,14 +186,32 @@ class ImageDocument:
         if image.size[0] * image.size[1] * scale * scale > cfg.max_pixels:
             scale = math.sqrt(cfg.max_pixels / (image.size[0] * image.size[1]))
             flags.append("downscaled_pixel_cap")
-        if scale < 1.0:
-            size = (max(1, int(image.size[0] * scale)), max(1, int(image.size[1] * scale)))
+        if scale >= 1.0 and cfg.upscale_small_text:
+            scale = _small_text_scale(image, spec, cfg)
+            if scale > 1.0:
+                flags.append(f"text_upscaled_x{scale:.1f}")
+        if scale != 1.0:
+            size = (max(1, round(image.size[0] * scale)), max(1, round(image.size[1] * scale)))
             image = image.resize(size, Image.Resampling.LANCZOS)
             dpi *= scale
         return RenderedPage(pixels=np.asarray(image, dtype=np.uint8), dpi=round(dpi, 2), flags=flags)
 
     def close(self) -> None:
         self.image.close()
+
+
+def _small_text_scale(image: Image.Image, spec: RenderSpec, cfg: RenderConfig) -> float:
+    """The factor that brings small text up to the size engines read (pipeline/page/text_size.py),
+    within the engine's longest side and the pixel cap."""
+    from pipeline.page.text_size import upscale_factor
+
+    factor = upscale_factor(np.asarray(image.convert("L")))
+    if factor <= 1.0:
+        return 1.0
+    if spec.max_side:
+        factor = min(factor, spec.max_side / max(image.size))
+    factor = min(factor, math.sqrt(cfg.max_pixels / max(1, image.size[0] * image.size[1])))
+    return factor if factor > 1.05 else 1.0
 
 
 Document = PdfDocument | ImageDocument

@@ -44,6 +44,7 @@ class RenderConfig:
     dpi: int = 300
     max_pixels: int = 60_000_000  # a page above this is rendered smaller and flagged
     bomb_pixels: int = 400_000_000  # an image claiming more than this is refused outright
+    upscale_small_text: bool = True  # image pages whose text is small are scaled up (flag text_upscaled_xN)
 
 
 @dataclass(frozen=True)

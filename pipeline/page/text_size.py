@@ -1,0 +1,63 @@
+"""How tall a page's text is, in pixels, from its connected components, and the scale that
+brings small text to the size OCR engines read best.
+
+An image with no DPI in its metadata is assumed 300 DPI; a screenshot or a screen-resolution
+table crop then has text 7 to 12 px high, which Tesseract reads as garbage, and an 8 x 8 digit
+as nothing. The character height is the median height of the ink components shaped like
+characters (not rules, borders or specks).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class TextSizeRules:
+    small: float = 16.0  # px: text below this median character height is scaled up
+    target: float = 28.0  # px: the character height it is scaled to (bench/README.md: Tesseract's best)
+    max_scale: float = 8.0
+    min_components: int = 1
+
+
+def _ink(grey: np.ndarray) -> np.ndarray:
+    """Ink mask by Otsu's threshold; light text on a dark ground counts as ink too."""
+    hist = np.bincount(grey.ravel(), minlength=256).astype(np.float64)
+    total = hist.sum()
+    levels = np.arange(256)
+    weight = np.cumsum(hist)
+    mean = np.cumsum(hist * levels)
+    between = (mean[-1] * weight / total - mean) ** 2 / np.maximum(weight * (total - weight), 1e-9)
+    threshold = int(np.argmax(between))
+    ink = grey <= threshold
+    return ~ink if ink.mean() > 0.5 else ink
+
+
+def character_height(grey: np.ndarray) -> tuple[float | None, int]:
+    """(median character height in px, or None when no character-like ink; components counted)."""
+    from scipy import ndimage
+
+    if grey.ndim == 3:
+        grey = grey.mean(axis=2).astype(np.uint8)
+    if grey.size == 0 or int(grey.max()) - int(grey.min()) < 32:
+        return None, 0
+    labels, count = ndimage.label(_ink(grey), structure=np.ones((3, 3), bool))
+    heights = []
+    page_height = grey.shape[0]
+    for box in ndimage.find_objects(labels):
+        h, w = box[0].stop - box[0].start, box[1].stop - box[1].start
+        if 3 <= h <= (page_height if page_height < 64 else page_height / 4) and w <= 4 * h:
+            heights.append(h)
+    if not heights:
+        return None, 0
+    return float(np.median(heights)), len(heights)
+
+
+def upscale_factor(grey: np.ndarray, rules: TextSizeRules = TextSizeRules()) -> float:
+    """1.0, or the factor that brings the page's small text to `rules.target` px."""
+    height, count = character_height(grey)
+    if height is None or count < rules.min_components or height >= rules.small:
+        return 1.0
+    return float(min(rules.max_scale, rules.target / height))

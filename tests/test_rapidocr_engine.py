@@ -1,0 +1,75 @@
+"""The rapidocr engine (PP-OCR's recognizer from the wheel) and the detector segmenter: real
+models on generated pages; the reading order of detected line pieces."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from pipeline.engines import PageImage, engine_class
+from pipeline.page.detected_lines import reading_order
+from pipeline.engines.rapidocr import word_tokens
+from pipeline.quality.metrics import cer
+from pipeline.run.config import EngineConfig
+from tests.line_data import line_image
+
+pytest.importorskip("rapidocr")
+
+TRUTH = ["The archive holds letters", "written in the year 1916", "and a register of births"]
+
+
+def _page(lines: list[str], gap: int = 90) -> np.ndarray:
+    page = Image.new("L", (1200, 100 + gap * len(lines)), 250)
+    for i, text in enumerate(lines):
+        page.paste(line_image(text, height=56), (90, 60 + gap * i))
+    return np.asarray(page.convert("RGB"))
+
+
+@pytest.mark.parametrize("segmenter", ["tesseract", "detector"])
+def test_a_printed_page_reads_in_order_with_word_boxes_on_the_page(segmenter):
+    engine = engine_class("rapidocr").load(EngineConfig(name="rapidocr", segmenter=segmenter))
+    rec = engine.recognize([PageImage(_page(TRUTH), 300)])[0]
+    assert cer("\n".join(TRUTH), rec.text) < 0.08, rec.text
+    assert rec.token_unit == "word" and 0.5 < rec.confidence <= 1.0
+    lines = [b for b in rec.blocks if b.kind == "line"]
+    assert len(lines) == 3
+    for block in lines:  # every word box lies inside its line's box, in page pixels
+        words = [t for t in rec.tokens if t.text in block.text.split()]
+        x0, y0, x1, y1 = block.bbox
+        assert words and all(x0 - 1 <= t.bbox[0] < t.bbox[2] <= x1 + 1 and y0 - 1 <= t.bbox[1] < t.bbox[3] <= y1 + 1
+                             for t in words)
+
+
+def test_a_blank_page_gives_no_lines_and_no_error():
+    engine = engine_class("rapidocr").load(EngineConfig(name="rapidocr", segmenter="detector"))
+    rec = engine.recognize([PageImage(np.full((800, 600, 3), 250, np.uint8), 300)])[0]
+    assert rec.text == "" and "no_lines" in rec.flags
+
+
+def test_detected_pieces_read_in_rows_joined_and_split_into_paragraphs():
+    boxes = [
+        [600, 155, 900, 185],  # row 2, right piece, far: its own line
+        [40, 100, 300, 130],   # row 1, left piece
+        [330, 104, 520, 134],  # row 1, right piece, close: joined
+        [40, 150, 400, 182],   # row 2, left piece
+        [40, 400, 500, 430],   # after a wide gap: a new paragraph
+        [10, 10, 13, 13],      # a speck
+    ]
+    regions, skipped = reading_order(boxes, 1000, 600)
+    assert skipped == 1
+    paragraphs = regions[0].paragraphs
+    assert [len(p.lines) for p in paragraphs] == [3, 1]
+    first = paragraphs[0].lines
+    assert first[0].bbox[0] < 40 and first[0].bbox[2] > 520  # the two close pieces of row 1, one line
+    assert first[1].bbox[2] < 420 and first[2].bbox[0] > 590  # row 2: left piece, then the far right piece
+    assert all(ln.bbox[1] >= 0 and ln.bbox[3] <= 600 for p in paragraphs for ln in p.lines)
+
+
+def test_word_tokens_take_their_characters_confidences_and_positions():
+    tokens = word_tokens("ab cde", [0.9, 0.7, 0.0, 1.0, 0.4, 0.4], 0.5, [0, 0, 60, 20])
+    assert [t.text for t in tokens] == ["ab", "cde"]
+    assert tokens[0].confidence == pytest.approx(0.8) and tokens[1].confidence == pytest.approx(0.6)
+    assert tokens[0].bbox == [0, 0, 20, 20] and tokens[1].bbox == [30, 0, 60, 20]
+    fallback = word_tokens("ab cde", None, 0.5, [0, 0, 60, 20])
+    assert [t.confidence for t in fallback] == [0.5, 0.5]
