@@ -46,7 +46,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--segmenter", choices=SEGMENTERS, default=EngineConfig.segmenter,
                    help="how line engines (trocr, rapidocr) find lines: Tesseract's layout analysis, or PP-OCR's text "
                         "detector (better on handwriting)")
-    p.add_argument("--languages", default=",".join(EngineConfig.languages), help="comma-separated Tesseract language codes")
+    p.add_argument("--languages", default=",".join(EngineConfig.languages),
+                   help="auto (found per page, read with its pack), or comma-separated Tesseract language codes")
     p.add_argument("--dpi", type=int, default=RenderConfig.dpi)
     p.add_argument("--text-layer", default=TextLayerConfig.mode, choices=list(get_args(TextLayerMode)))
     p.add_argument("--review-threshold", type=float, default=DigitizeConfig.review_threshold)

@@ -1,7 +1,13 @@
 """The embedded CPU engine: Tesseract through its C API (tesserocr), in-process.
 
-One PyTessBaseAPI per actor, reused page after page. OMP_THREAD_LIMIT=1 is set before the
-library loads: on a 2-core node OpenMP threads inside each of two actors double the time.
+One PyTessBaseAPI per actor and language set, reused page after page. OMP_THREAD_LIMIT=1 is set
+before the library loads: on a 2-core node OpenMP threads inside each of two actors double the time.
+
+`--languages auto`: a page is read with the language the previous page turned out to be (English
+at first); lingua names the language of that reading, and a page in another language with an
+installed pack is read again with it. When no language stands out or the reading is poor,
+Tesseract's OSD names the script, and a non-Latin script's pack is tried. A language or script with no installed pack keeps the best reading
+and is flagged `language_pack_missing`.
 """
 
 from __future__ import annotations
@@ -18,6 +24,8 @@ from pipeline.run.config import EngineConfig  # noqa: E402
 from pipeline.page.documents import RenderSpec  # noqa: E402
 from pipeline.engines.base import EngineLoadError, PageImage  # noqa: E402
 from pipeline.page.assembly import Line, Paragraph, Region, assemble  # noqa: E402
+from pipeline.page.scoring import page_score  # noqa: E402
+from pipeline.page.language import AUTO, SCRIPT_PACKS, detect_language, tesseract_pack  # noqa: E402
 from pipeline.run.records import Recognition, Token  # noqa: E402
 
 
@@ -29,14 +37,20 @@ def _tesserocr():
     return tesserocr
 
 
+SCRIPT_CHECK_BELOW = 0.7  # raw page score under which OSD checks the script (a Latin pack reads CJK as garbage)
+
+
 class TesseractEngine:
     name: ClassVar[str] = "tesseract"
 
-    def __init__(self, api, cfg: EngineConfig, version: str):
+    def __init__(self, api, cfg: EngineConfig, version: str, available: set[str] | None = None):
         self._api = api
         self._cfg = cfg
         self._version = version
         self._tess = _tesserocr()
+        self._available = available or set()
+        self._apis: dict[str, object] = {}
+        self._last_pack = "eng"
 
     @classmethod
     def load(cls, cfg: EngineConfig, device: str = "cpu") -> "TesseractEngine":
@@ -48,6 +62,10 @@ class TesseractEngine:
                 "packages (scripts/setup.sh does) or set TESSDATA_PREFIX"
             )
         _, available = tess.get_languages(tessdata)
+        if cfg.languages == (AUTO,):
+            if "eng" not in available:
+                raise EngineLoadError(f"--languages auto starts from English: eng is not installed in {tessdata}")
+            return cls(None, cfg, tess.tesseract_version().split()[1], set(available))
         missing = [lang for lang in cfg.languages if lang not in available]
         if missing:
             raise EngineLoadError(
@@ -61,7 +79,9 @@ class TesseractEngine:
 
     @classmethod
     def preflight(cls, cfg: EngineConfig) -> None:
-        cls.load(cfg)._api.End()
+        engine = cls.load(cfg)
+        if engine._api is not None:
+            engine._api.End()
 
     @staticmethod
     def render_spec(cfg: EngineConfig) -> RenderSpec:
@@ -84,11 +104,52 @@ class TesseractEngine:
         return f"tesseract-{self._version}:{'+'.join(self._cfg.languages)}"
 
     def recognize(self, pages: list[PageImage]) -> list[Recognition]:
-        return [self._recognize_one(p) for p in pages]
+        if self._api is None:
+            return [self._recognize_auto(p) for p in pages]
+        return [self._recognize_one(p, self._api) for p in pages]
 
-    def _recognize_one(self, page: PageImage) -> Recognition:
+    def _api_for(self, pack: str):
+        if pack not in self._apis:
+            tess = self._tess
+            self._apis[pack] = tess.PyTessBaseAPI(path=self._cfg.tessdata.rstrip("/") + "/", lang=pack,
+                                                  psm=tess.PSM.AUTO, oem=tess.OEM.LSTM_ONLY)
+        return self._apis[pack]
+
+    def _script_pack(self, page: PageImage) -> str | None:
+        """The pack for the script Tesseract's OSD sees, or None (no OSD data, too little text)."""
+        if "osd" not in self._available:
+            return None
+        api = self._api_for("osd")
+        api.SetImage(Image.fromarray(page.pixels))
+        api.SetSourceResolution(max(int(page.dpi), 70))
+        found = api.DetectOrientationScript()
+        api.Clear()
+        return SCRIPT_PACKS.get(found.get("script_name")) if found else None
+
+    def _recognize_auto(self, page: PageImage) -> Recognition:
+        pack = self._last_pack
+        rec = self._recognize_one(page, self._api_for(pack))
+        language = detect_language(rec.text)
+        wanted = tesseract_pack(language) if language else None
+        if language is None or (page_score(rec.tokens) or 0.0) < SCRIPT_CHECK_BELOW:
+            # no language stands out, or a reading too poor to trust: another script, perhaps
+            script = self._script_pack(page)
+            if script is not None and script != "eng":
+                wanted, language = script, None
+        missing = wanted is not None and wanted not in self._available
+        if wanted is not None and not missing and wanted != pack:
+            pack = wanted
+            rec = self._recognize_one(page, self._api_for(pack))
+            language = detect_language(rec.text) or language
+        rec.language = language
+        if missing:
+            rec.flags.append("language_pack_missing")
+        else:
+            self._last_pack = pack
+        return rec
+
+    def _recognize_one(self, page: PageImage, api) -> Recognition:
         tess = self._tess
-        api = self._api
         api.SetImage(Image.fromarray(page.pixels))
         api.SetSourceResolution(max(int(page.dpi), 70))
         api.Recognize()

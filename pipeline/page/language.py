@@ -30,3 +30,24 @@ def detect_language(text: str | None) -> str | None:
         return None
     found = _detector().detect_language_of(text[:5000])
     return found.iso_code_639_1.name.lower() if found is not None else None
+
+
+AUTO = "auto"
+# lingua's ISO 639-1 codes to Tesseract's language packs
+TESSERACT_PACKS = {
+    "en": "eng", "fr": "fra", "de": "deu", "es": "spa", "it": "ita", "nl": "nld", "pt": "por", "sv": "swe",
+    "da": "dan", "nb": "nor", "fi": "fin", "pl": "pol", "cs": "ces", "hu": "hun", "ro": "ron", "ca": "cat",
+    "la": "lat", "el": "ell", "ru": "rus", "ar": "ara", "he": "heb", "hi": "hin", "zh": "chi_sim", "ja": "jpn",
+    "vi": "vie", "tr": "tur",
+}
+# Tesseract OSD's script names to the pack that reads the script's main language
+SCRIPT_PACKS = {
+    "Latin": "eng", "Cyrillic": "rus", "Greek": "ell", "Arabic": "ara", "Hebrew": "heb", "Devanagari": "hin",
+    "Han": "chi_sim", "HanS": "chi_sim", "HanT": "chi_tra", "Japanese": "jpn", "Katakana": "jpn", "Hiragana": "jpn",
+    "Hangul": "kor", "Korean": "kor", "Thai": "tha",
+}
+
+
+def tesseract_pack(iso_code: str | None) -> str | None:
+    """The Tesseract pack for a detected language, or None when there is none to name."""
+    return TESSERACT_PACKS.get(iso_code) if iso_code else None

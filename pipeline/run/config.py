@@ -23,7 +23,7 @@ class EngineConfig:
 
     name: str = "tesseract"
     model: str | None = None  # hub id or local folder, for model engines
-    languages: tuple[str, ...] = ("eng",)
+    languages: tuple[str, ...] = ("auto",)  # "auto": found per page (engines/tesseract.py), or Tesseract packs
     tessdata: str = field(default_factory=lambda: os.environ.get("TESSDATA_PREFIX", DEFAULT_TESSDATA))
     batch_size: int = 8
     num_beams: int = 1

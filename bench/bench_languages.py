@@ -1,0 +1,98 @@
+"""--languages auto against English alone and against the right language given by hand, on the
+multilingual born-digital PDFs of ../shared/data forced to OCR (rendered at 300 DPI; truth =
+each page's own text layer), side by side in one run, one process, one thread.
+
+Per reader: micro CER, bag-of-words F1 (the text layer's order is the producer's), the share of
+pages whose detected language is right (auto only), pages/s. Also the Arabic, Chinese and
+Japanese PDFs, whose packs are not installed here: auto must flag them, never fail.
+
+    python bench/bench_languages.py [--pages-per-doc 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("OMP_THREAD_LIMIT", "1")
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import numpy as np  # noqa: E402
+import pymupdf  # noqa: E402
+
+from pipeline.engines.base import PageImage  # noqa: E402
+from pipeline.engines.tesseract import TesseractEngine  # noqa: E402
+from pipeline.quality.metrics import bow_f1, char_edits  # noqa: E402
+from pipeline.run.config import EngineConfig  # noqa: E402
+
+DATA = ROOT.parent / "shared" / "data" / "born_digital"
+DOCS = {  # folder: (Tesseract pack, ISO 639-1)
+    "debian_reference_de": ("deu", "de"), "debian_reference_es": ("spa", "es"), "debian_reference_it": ("ita", "it"),
+    "editorial_de": ("deu", "de"), "geotopo_de": ("deu", "de"), "kmd_dpa_holbaek_da": ("dan", "da"),
+    "menu_es": ("spa", "es"), "riksbank_protokoll_sv": ("swe", "sv"), "naacl06_paper": ("eng", "en"),
+    "scotus_transcript": ("eng", "en"), "google_doc": ("eng", "en"),
+}
+UNINSTALLED = {"arabic_cid": "ar", "chinese_table_336": "zh", "kampo_ja": "ja"}
+DPI = 300
+
+
+def pages(folder: str, limit: int) -> list[tuple[np.ndarray, str]]:
+    pdf = next((DATA / folder).glob("*.pdf"))
+    truths = pdf.with_suffix(".txt").read_text().split("\f")
+    out = []
+    with pymupdf.open(pdf) as doc:
+        for i, page in enumerate(doc):
+            if i >= limit:
+                break
+            pix = page.get_pixmap(dpi=DPI, colorspace=pymupdf.csGRAY)
+            out.append((np.frombuffer(pix.samples, np.uint8).reshape(pix.height, pix.width).copy(), truths[i] if i < len(truths) else ""))
+    return out
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--pages-per-doc", type=int, default=2)
+    p.add_argument("--output", default=str(ROOT / "bench" / "results" / "languages.json"))
+    args = p.parse_args()
+    docs = {name: pages(name, args.pages_per_doc) for name in DOCS}
+    engines = {"eng": TesseractEngine.load(EngineConfig(languages=("eng",))),
+               "auto": TesseractEngine.load(EngineConfig(languages=("auto",)))}
+    by_hand = {pack: TesseractEngine.load(EngineConfig(languages=(pack,))) for pack, _ in DOCS.values()}
+    results: dict = {"pages": sum(len(v) for v in docs.values()), "readers": {}}
+    for reader in ("eng", "by_hand", "auto"):
+        edits = chars = right = total = 0
+        f1s, seconds = [], 0.0
+        for name, items in docs.items():
+            engine = by_hand[DOCS[name][0]] if reader == "by_hand" else engines[reader]
+            for pixels, truth in items:
+                start = time.perf_counter()
+                rec = engine.recognize([PageImage(pixels, DPI)])[0]
+                seconds += time.perf_counter() - start
+                count = char_edits(truth, rec.text)
+                edits, chars = edits + count.edits, chars + count.length
+                f1s.append(bow_f1(truth, rec.text))
+                right += rec.language == DOCS[name][1]
+                total += 1
+        results["readers"][reader] = {"cer": round(edits / max(chars, 1), 4), "bow_f1": round(float(np.mean(f1s)), 4),
+                                      "pages_per_s": round(total / seconds, 3)}
+        if reader == "auto":
+            results["readers"][reader]["language_right"] = f"{right}/{total}"
+        print(reader, results["readers"][reader], flush=True)
+    flagged = {}
+    for name, iso in UNINSTALLED.items():
+        recs = [engines["auto"].recognize([PageImage(px, DPI)])[0] for px, _ in pages(name, 1)]
+        flagged[name] = {"language": recs[0].language, "flags": recs[0].flags}
+    results["packs_not_installed"] = flagged
+    print("packs not installed:", flagged)
+    Path(args.output).write_text(json.dumps(results, indent=2) + "\n")
+    print(f"-> {args.output}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,53 @@
+"""--languages auto: a French and a German page are found and read with their own packs; a
+language with no installed pack keeps the best reading and is flagged."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from pipeline.engines.base import PageImage
+from pipeline.engines.tesseract import TesseractEngine
+from pipeline.quality.metrics import cer
+from pipeline.run.config import EngineConfig
+from tests.corpus import page_text, rasterize_pdf, write_born_digital_pdf
+
+
+@pytest.fixture(scope="module")
+def pages(tmp_path_factory) -> dict[str, tuple[np.ndarray, str]]:
+    out = {}
+    for lang in ("fra", "deu", "eng"):
+        path = tmp_path_factory.mktemp(lang) / "page.pdf"
+        truth = write_born_digital_pdf(path, [page_text(lang, 0)])[0]
+        out[lang] = (np.asarray(rasterize_pdf(path, dpi=200)[0]), truth)
+    return out
+
+
+def test_french_and_german_pages_are_read_with_their_own_packs(pages):
+    auto = TesseractEngine.load(EngineConfig(languages=("auto",)))
+    english = TesseractEngine.load(EngineConfig(languages=("eng",)))
+    for lang, iso in (("fra", "fr"), ("deu", "de"), ("eng", "en")):
+        pixels, truth = pages[lang]
+        rec = auto.recognize([PageImage(pixels, 200)])[0]
+        given = TesseractEngine.load(EngineConfig(languages=(lang,))).recognize([PageImage(pixels, 200)])[0]
+        assert rec.language == iso and "language_pack_missing" not in rec.flags
+        assert cer(truth, rec.text) <= cer(truth, given.text) + 0.002  # as good as the right pack given by hand
+        if lang != "eng":  # accents and ß: English alone misreads them
+            assert cer(truth, rec.text) < cer(truth, english.recognize([PageImage(pixels, 200)])[0].text)
+    assert auto.model_id.endswith(":auto")
+
+
+def test_a_language_without_its_pack_is_flagged_not_an_error(pages, tmp_path):
+    import shutil
+
+    from pipeline.run.config import DEFAULT_TESSDATA
+
+    tessdata = tmp_path / "tessdata"  # an install with English and OSD only
+    tessdata.mkdir()
+    for name in ("eng.traineddata", "osd.traineddata"):
+        shutil.copy(f"{DEFAULT_TESSDATA}/{name}", tessdata / name)
+    auto = TesseractEngine.load(EngineConfig(languages=("auto",), tessdata=str(tessdata)))
+    pixels, truth = pages["deu"]
+    rec = auto.recognize([PageImage(pixels, 200)])[0]
+    assert rec.language == "de" and "language_pack_missing" in rec.flags
+    assert cer(truth, rec.text) < 0.2  # read with the best pack there is
