@@ -1,4 +1,5 @@
-"""--languages auto against English alone and against the right language given by hand, on the
+"""--languages auto against English alone and against the right language given by hand, and
+--engine auto (with --languages auto) against Tesseract with the right language, on the
 multilingual born-digital PDFs of ../shared/data forced to OCR (rendered at 300 DPI; truth =
 each page's own text layer), side by side in one run, one process, one thread.
 
@@ -26,6 +27,7 @@ import numpy as np  # noqa: E402
 import pymupdf  # noqa: E402
 
 from pipeline.engines.base import PageImage  # noqa: E402
+from pipeline.engines.auto import AutoEngine  # noqa: E402
 from pipeline.engines.tesseract import TesseractEngine  # noqa: E402
 from pipeline.quality.metrics import bow_f1, char_edits  # noqa: E402
 from pipeline.run.config import EngineConfig  # noqa: E402
@@ -61,17 +63,19 @@ def main() -> int:
     args = p.parse_args()
     docs = {name: pages(name, args.pages_per_doc) for name in DOCS}
     engines = {"eng": TesseractEngine.load(EngineConfig(languages=("eng",))),
-               "auto": TesseractEngine.load(EngineConfig(languages=("auto",)))}
+               "auto": TesseractEngine.load(EngineConfig(languages=("auto",))),
+               "engine_auto": AutoEngine.load(EngineConfig(name="auto", languages=("auto",)))}
     by_hand = {pack: TesseractEngine.load(EngineConfig(languages=(pack,))) for pack, _ in DOCS.values()}
     results: dict = {"pages": sum(len(v) for v in docs.values()), "readers": {}}
-    for reader in ("eng", "by_hand", "auto"):
+    for reader in ("eng", "by_hand", "auto", "engine_auto"):
         edits = chars = right = total = 0
         f1s, seconds = [], 0.0
         for name, items in docs.items():
             engine = by_hand[DOCS[name][0]] if reader == "by_hand" else engines[reader]
             for pixels, truth in items:
                 start = time.perf_counter()
-                rec = engine.recognize([PageImage(pixels, DPI)])[0]
+                rgb = np.repeat(pixels[:, :, None], 3, axis=2) if reader == "engine_auto" else pixels
+                rec = engine.recognize([PageImage(rgb, DPI)])[0]
                 seconds += time.perf_counter() - start
                 count = char_edits(truth, rec.text)
                 edits, chars = edits + count.edits, chars + count.length
@@ -80,7 +84,7 @@ def main() -> int:
                 total += 1
         results["readers"][reader] = {"cer": round(edits / max(chars, 1), 4), "bow_f1": round(float(np.mean(f1s)), 4),
                                       "pages_per_s": round(total / seconds, 3)}
-        if reader == "auto":
+        if reader in ("auto", "engine_auto"):
             results["readers"][reader]["language_right"] = f"{right}/{total}"
         print(reader, results["readers"][reader], flush=True)
     flagged = {}

@@ -43,6 +43,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--engine", default=EngineConfig.name,
                    help=f"one of {', '.join(sorted(ENGINES))}, or your own as package.module:Class")
     p.add_argument("--model", default=None, help="hub id or local folder, for model engines")
+    p.add_argument("--handwriting-model", default=None,
+                   help="--engine auto: a trocr model (hub id or folder) for handwritten lines (default: RapidOCR)")
     p.add_argument("--segmenter", choices=SEGMENTERS, default=EngineConfig.segmenter,
                    help="how line engines (trocr, rapidocr) find lines: Tesseract's layout analysis, or PP-OCR's text "
                         "detector (better on handwriting)")
@@ -119,6 +121,7 @@ def build_config(args: argparse.Namespace) -> DigitizeConfig:
             sampling=args.sampling,
             emit_embeddings=args.emit_embeddings,
             segmenter=args.segmenter,
+            handwriting_model=args.handwriting_model,
         ),
         render=RenderConfig(dpi=args.dpi, max_pixels=args.max_pixels, upscale_small_text=not args.keep_small_text),
         text_layer=TextLayerConfig(mode=args.text_layer),

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import pyarrow as pa
 
-SCHEMA_VERSION = "2"
-# Versions this code reads: 2 added confidence_raw, so a version-1 file reads with it null.
-READABLE_VERSIONS = ("1", "2")
+SCHEMA_VERSION = "3"
+# Versions this code reads: 2 added confidence_raw, 3 the blocks' engine; older files read
+# with them null.
+READABLE_VERSIONS = ("1", "2", "3")
 
 BBOX = pa.list_(pa.float32(), 4)  # x0, y0, x1, y1 in rendered-page pixels
 
@@ -20,6 +21,7 @@ BLOCK = pa.struct(
         ("bbox", BBOX),
         ("text", pa.string()),
         ("confidence", pa.float32()),
+        ("engine", pa.string()),  # the engine that read it (--engine auto mixes them); null: the page's engine
     ]
 )
 

@@ -73,3 +73,11 @@ def test_word_tokens_take_their_characters_confidences_and_positions():
     assert tokens[0].bbox == [0, 0, 20, 20] and tokens[1].bbox == [30, 0, 60, 20]
     fallback = word_tokens("ab cde", None, 0.5, [0, 0, 60, 20])
     assert [t.confidence for t in fallback] == [0.5, 0.5]
+
+
+def test_a_sliver_line_reads_as_empty_not_an_error():
+    engine = engine_class("rapidocr").load(EngineConfig(name="rapidocr"))
+    sliver = Image.new("RGB", (3000, 6), (0, 0, 0))  # a ruling line cut as a text line
+    results = engine.read_lines([sliver, line_image("still read", height=56).convert("RGB")])
+    assert results[0].text == "" and results[0].tokens == []
+    assert cer("still read", results[1].text) < 0.2

@@ -150,6 +150,19 @@ def _highlighted(row: dict[str, Any]) -> str:
     return "".join(out)
 
 
+def _engines(row: dict) -> str:
+    """Which engine read which lines, for pages where engines were mixed (--engine auto)."""
+    lines = [b for b in row.get("blocks") or [] if b["kind"] in ("line", "table_row") and b.get("engine")]
+    if not lines:
+        return ""
+    counts: dict[str, int] = {}
+    for block in lines:
+        counts[block["engine"]] = counts.get(block["engine"], 0) + 1
+    items = "".join(f"<li>{html.escape(b['engine'])}: {html.escape(b['text'] or '')}</li>" for b in lines)
+    summary = ", ".join(f"{html.escape(k)} {v}" for k, v in counts.items())
+    return f'<details class="engines"><summary>lines by engine: {summary}</summary><ul>{items}</ul></details>'
+
+
 HTML_HEAD = """<!doctype html><html><head><meta charset="utf-8"><title>Review queue</title>
 <style>body{font-family:sans-serif;margin:1em}section{display:flex;gap:1em;border-top:1px solid #ccc;padding:1em 0}
 img{max-width:48vw;border:1px solid #999}pre{white-space:pre-wrap;max-width:48vw}mark.low{background:#fbb}
@@ -197,7 +210,7 @@ def export(cfg: ReviewExportConfig) -> ExportResult:
             handle.write(
                 f'<section data-doc="{r["doc_id"]}" data-page="{r["page"]}">{image}<div>'
                 f'<p class="meta">{html.escape(r["source_uri"])} page {r["page"]} | {r["status"]} | confidence {conf} | '
-                f'{html.escape(", ".join(r["flags"] or []))}</p><pre>{_highlighted(r)}</pre></div></section>\n'
+                f'{html.escape(", ".join(r["flags"] or []))}</p>{_engines(r)}<pre>{_highlighted(r)}</pre></div></section>\n'
             )
         handle.write("</body></html>\n")
     return ExportResult(len(rows), len(rows), missing, path)

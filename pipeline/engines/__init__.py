@@ -11,6 +11,7 @@ ENGINES: dict[str, str] = {
     "trocr": "pipeline.engines.trocr:TrOCREngine",
     "lightonocr": "pipeline.engines.lightonocr:LightOnOCREngine",
     "rapidocr": "pipeline.engines.rapidocr:RapidOCREngine",
+    "auto": "pipeline.engines.auto:AutoEngine",
 }
 
 

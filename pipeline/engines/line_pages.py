@@ -36,7 +36,7 @@ class _PageWork:
     lines: list[Line] = field(default_factory=list)
 
 
-def _on_page(token: Token, line_box: list[float]) -> Token:
+def on_page(token: Token, line_box: list[float]) -> Token:
     """A token boxed in its line crop's pixels, boxed on the page."""
     if token.bbox is None:
         return token
@@ -76,7 +76,7 @@ class LinePageEngine:
         per_page_embeddings: list[list[list[float]]] = [[] for _ in pages]
         for (index, line), result in zip(owners, line_results):
             line.given_text = result.text
-            line.tokens = [_on_page(t, line.bbox) for t in result.tokens]
+            line.tokens = [on_page(t, line.bbox) for t in result.tokens]
             per_page_tokens[index].extend(line.tokens)
             if result.hit_max_tokens:
                 per_page_flags[index].add("max_new_tokens")

@@ -97,8 +97,12 @@ class RapidOCREngine(LinePageEngine):
     def read_lines(self, crops: list[Image.Image]) -> list[LineResult]:
         results = []
         for crop in crops:
-            out = self.reader(np.asarray(crop.convert("RGB")), use_det=False, use_cls=False, use_rec=True,
-                              return_word_box=True)
+            try:
+                out = self.reader(np.asarray(crop.convert("RGB")), use_det=False, use_cls=False, use_rec=True,
+                                  return_word_box=True)
+            except Exception:  # noqa: BLE001 - its resize refuses slivers (a rule 2,500 x 10 px): no text there
+                results.append(LineResult(text="", tokens=[], confidence=None))
+                continue
             text = " ".join(t for t in (out.txts or ()) if t).strip()
             line_conf = float(np.mean(out.scores)) if out.scores else 0.0
             words = out.word_results[0] if out.word_results else None

@@ -16,6 +16,7 @@ import os
 
 os.environ.setdefault("OMP_THREAD_LIMIT", "1")
 
+from dataclasses import dataclass, field  # noqa: E402
 from typing import ClassVar  # noqa: E402
 
 from PIL import Image  # noqa: E402
@@ -104,9 +105,20 @@ class TesseractEngine:
         return f"tesseract-{self._version}:{'+'.join(self._cfg.languages)}"
 
     def recognize(self, pages: list[PageImage]) -> list[Recognition]:
-        if self._api is None:
-            return [self._recognize_auto(p) for p in pages]
-        return [self._recognize_one(p, self._api) for p in pages]
+        out = []
+        for page in pages:
+            reading = self.read_regions(page)
+            rec = recognition(reading.regions)
+            rec.language = reading.language
+            rec.flags.extend(reading.flags)
+            out.append(rec)
+        return out
+
+    def read_regions(self, page: PageImage) -> "PageReading":
+        """The page's regions of paragraphs of lines of words, in Tesseract's reading order."""
+        if self._api is not None:
+            return PageReading(self._read_regions(page, self._api))
+        return self._read_auto(page)
 
     def _api_for(self, pack: str):
         if pack not in self._apis:
@@ -126,12 +138,13 @@ class TesseractEngine:
         api.Clear()
         return SCRIPT_PACKS.get(found.get("script_name")) if found else None
 
-    def _recognize_auto(self, page: PageImage) -> Recognition:
+    def _read_auto(self, page: PageImage) -> "PageReading":
         pack = self._last_pack
-        rec = self._recognize_one(page, self._api_for(pack))
-        language = detect_language(rec.text)
+        regions = self._read_regions(page, self._api_for(pack))
+        text, tokens = _text_and_tokens(regions)
+        language = detect_language(text)
         wanted = tesseract_pack(language) if language else None
-        if language is None or (page_score(rec.tokens) or 0.0) < SCRIPT_CHECK_BELOW:
+        if language is None or (page_score(tokens) or 0.0) < SCRIPT_CHECK_BELOW:
             # no language stands out, or a reading too poor to trust: another script, perhaps
             script = self._script_pack(page)
             if script is not None and script != "eng":
@@ -139,16 +152,13 @@ class TesseractEngine:
         missing = wanted is not None and wanted not in self._available
         if wanted is not None and not missing and wanted != pack:
             pack = wanted
-            rec = self._recognize_one(page, self._api_for(pack))
-            language = detect_language(rec.text) or language
-        rec.language = language
-        if missing:
-            rec.flags.append("language_pack_missing")
-        else:
+            regions = self._read_regions(page, self._api_for(pack))
+            language = detect_language(_text_and_tokens(regions)[0]) or language
+        if not missing:
             self._last_pack = pack
-        return rec
+        return PageReading(regions, language, ["language_pack_missing"] if missing else [])
 
-    def _recognize_one(self, page: PageImage, api) -> Recognition:
+    def _read_regions(self, page: PageImage, api) -> list[Region]:
         tess = self._tess
         api.SetImage(Image.fromarray(page.pixels))
         api.SetSourceResolution(max(int(page.dpi), 70))
@@ -178,6 +188,23 @@ class TesseractEngine:
                 if token.text:
                     para.lines[-1].tokens.append(token)
         api.Clear()
-        text, markdown, blocks, tables = assemble(regions)
-        tokens = [t for r in regions for p in r.paragraphs for ln in p.lines for t in ln.tokens]
-        return Recognition(text=text, markdown=markdown, blocks=blocks, tokens=tokens, token_unit="word", tables=tables)
+        return regions
+
+
+@dataclass
+class PageReading:
+    regions: list[Region]
+    language: str | None = None
+    flags: list[str] = field(default_factory=list)
+
+
+def _text_and_tokens(regions: list[Region]) -> tuple[str, list[Token]]:
+    lines = [ln for r in regions for p in r.paragraphs for ln in p.lines]
+    return "\n".join(ln.text for ln in lines), [t for ln in lines for t in ln.tokens]
+
+
+def recognition(regions: list[Region]) -> Recognition:
+    """A page's Recognition from its regions of word lines."""
+    text, markdown, blocks, tables = assemble(regions)
+    tokens = [t for r in regions for p in r.paragraphs for ln in p.lines for t in ln.tokens]
+    return Recognition(text=text, markdown=markdown, blocks=blocks, tokens=tokens, token_unit="word", tables=tables)

@@ -22,6 +22,7 @@ class Line:
     bbox: list[float]
     tokens: list[Token]
     given_text: str | None = None
+    engine: str | None = None  # set where engines are mixed on one page (--engine auto)
 
     @property
     def text(self) -> str:
@@ -47,6 +48,11 @@ class Paragraph:
 class Region:
     kind: str  # "text" | "table"
     paragraphs: list[Paragraph] = field(default_factory=list)
+
+
+def _engine_of(lines: list[Line]) -> str | None:
+    engines = {ln.engine for ln in lines}
+    return engines.pop() if len(engines) == 1 else "mixed"
 
 
 def _union(boxes: list[list[float]]) -> list[float]:
@@ -107,7 +113,7 @@ def assemble(regions: list[Region]) -> tuple[str, str, list[Block], list[list[li
                 md_parts.append(to_markdown_table(rows))
                 text_parts.append("\n".join("  ".join(r) for r in rows))
                 for ln, row in zip(lines_all, rows):
-                    blocks.append(Block("table_row", ln.bbox, "\t".join(row), ln.confidence))
+                    blocks.append(Block("table_row", ln.bbox, "\t".join(row), ln.confidence, ln.engine))
                 continue
         for para in region.paragraphs:
             lines = [ln for ln in para.lines if ln.text]
@@ -124,7 +130,8 @@ def assemble(regions: list[Region]) -> tuple[str, str, list[Block], list[list[li
                     _union([ln.bbox for ln in lines]),
                     "\n".join(ln.text for ln in lines),
                     span_confidence([t for ln in lines for t in ln.tokens]),
+                    _engine_of(lines),
                 )
             )
-            blocks.extend(Block("line", ln.bbox, ln.text, ln.confidence) for ln in lines)
+            blocks.extend(Block("line", ln.bbox, ln.text, ln.confidence, ln.engine) for ln in lines)
     return "\n\n".join(text_parts), "\n\n".join(md_parts), blocks, tables

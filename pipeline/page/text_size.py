@@ -22,7 +22,7 @@ class TextSizeRules:
     min_components: int = 1
 
 
-def _ink(grey: np.ndarray) -> np.ndarray:
+def ink_mask(grey: np.ndarray) -> np.ndarray:
     """Ink mask by Otsu's threshold; light text on a dark ground counts as ink too."""
     hist = np.bincount(grey.ravel(), minlength=256).astype(np.float64)
     total = hist.sum()
@@ -43,7 +43,7 @@ def character_height(grey: np.ndarray) -> tuple[float | None, int]:
         grey = grey.mean(axis=2).astype(np.uint8)
     if grey.size == 0 or int(grey.max()) - int(grey.min()) < 32:
         return None, 0
-    labels, count = ndimage.label(_ink(grey), structure=np.ones((3, 3), bool))
+    labels, count = ndimage.label(ink_mask(grey), structure=np.ones((3, 3), bool))
     heights = []
     page_height = grey.shape[0]
     for box in ndimage.find_objects(labels):

@@ -35,6 +35,7 @@ class EngineConfig:
     # how line engines (trocr, rapidocr) find lines: Tesseract's layout analysis, or PP-OCR's
     # text detector (pipeline/page/detected_lines.py)
     segmenter: str = "tesseract"
+    handwriting_model: str | None = None  # --engine auto's handwriting reader: a trocr model (default RapidOCR)
 
 
 @dataclass(frozen=True)

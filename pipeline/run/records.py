@@ -36,6 +36,7 @@ class Block:
     bbox: list[float] | None
     text: str
     confidence: float | None
+    engine: str | None = None
 
 
 @dataclass

@@ -1,0 +1,128 @@
+"""--engine auto on pages that mix print and handwriting, and on the handwritten and printed sets,
+beside each single engine, side by side in one run (one process, one thread).
+
+Mixed pages are made here, with their truth and routing truth: a typed letter (French lines set
+in DejaVu Serif at 300 DPI size) with real handwritten lines pasted under it, a note and a
+signature line cut from the Testaments de Poilus val crops (hands never trained on). A page's
+truth is its lines top to bottom. Routing: each truth line is matched to the block that covers
+its box; a typed line kept by the handwriting reader, or a handwritten line kept by Tesseract,
+counts as wrong.
+
+    python bench/bench_mixed_pages.py [--pages 12]
+
+Also the Testaments val pages (bench_handwritten_pages.py's set). Figures go to
+bench/results/mixed_pages.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("OMP_THREAD_LIMIT", "1")
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import numpy as np  # noqa: E402
+from PIL import Image, ImageDraw, ImageFont  # noqa: E402
+
+from pipeline.engines import PageImage, engine_class  # noqa: E402
+from pipeline.quality.metrics import char_edits  # noqa: E402
+from pipeline.run.config import EngineConfig  # noqa: E402
+
+LINES = ROOT.parent / "shared" / "data" / "handwriting_lines" / "testaments_de_poilus"
+SERIF = "/usr/share/fonts/truetype/dejavu/DejaVuSerif.ttf"
+TYPED = [
+    "Monsieur le Directeur des Archives,", "Nous avons l'honneur de vous transmettre le dossier",
+    "relatif à la succession de M. Durand, décédé le 12 mars 1917.", "Les pièces jointes comprennent le testament original",
+    "et deux copies certifiées conformes par le notaire.", "Veuillez agréer l'expression de nos sentiments distingués.",
+    "Le registre des actes sera clos à la fin du mois.", "Pour le Préfet, le Secrétaire général",
+]
+
+
+def mixed_page(rng: random.Random, hand_rows: list[dict]) -> tuple[Image.Image, list[tuple[str, str, list[int]]]]:
+    """A typed letter with handwritten lines under it; truth: (text, 'typed'|'hand', box) top to bottom."""
+    page = Image.new("RGB", (2480, 3508), (250, 248, 240))
+    draw = ImageDraw.Draw(page)
+    font = ImageFont.truetype(SERIF, 46)
+    truth, y = [], 250
+    for text in rng.sample(TYPED, 5):
+        draw.text((220, y), text, font=font, fill=(25, 25, 30))
+        x0, y0, x1, y1 = draw.textbbox((220, y), text, font=font)
+        truth.append((text, "typed", [x0, y0, x1, y1]))
+        y += 95
+    y += 120
+    for row in rng.sample(hand_rows, 3):
+        line = Image.open(LINES.parent.parent / row["image"]).convert("L")
+        scale = 110 / line.height  # handwriting a little larger than the type, as on a real note
+        line = line.resize((min(2100, int(line.width * scale)), 110))
+        page.paste(Image.merge("RGB", [line] * 3), (260, y))
+        truth.append((row["text"], "hand", [260, y, 260 + line.width, y + line.height]))
+        y += 150
+    return page, truth
+
+
+def covering(blocks, box) -> str | None:
+    best, best_area = None, 0.0
+    for b in blocks:
+        if b.kind != "line" or not b.bbox:
+            continue
+        w = min(b.bbox[2], box[2]) - max(b.bbox[0], box[0])
+        h = min(b.bbox[3], box[3]) - max(b.bbox[1], box[1])
+        if w > 0 and h > 0 and w * h > best_area:
+            best, best_area = b.engine, w * h
+    return best
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--pages", type=int, default=12)
+    p.add_argument("--output", default=str(ROOT / "bench" / "results" / "mixed_pages.json"))
+    args = p.parse_args()
+    rows = [json.loads(x) for x in (LINES / "labels.jsonl").read_text().splitlines()]
+    hand_rows = [r for r in rows if r["split"] == "val" and r["level"] == "line" and len(r["text"]) > 15]
+    rng = random.Random(0)
+    mixed = [mixed_page(rng, hand_rows) for _ in range(args.pages)]
+    will_pages = sorted((LINES / "pages").glob("*.jpg"))
+    sets = {
+        "mixed": [(np.asarray(img), "\n".join(t for t, _, _ in truth), truth, 300) for img, truth in mixed],
+        "testaments_pages": [(np.asarray(Image.open(f).convert("RGB")), f.with_suffix(".txt").read_text(), None, 150)
+                             for f in will_pages],
+    }
+    readers = {"tesseract": EngineConfig(name="tesseract"), "rapidocr_detector": EngineConfig(name="rapidocr", segmenter="detector"),
+               "auto": EngineConfig(name="auto")}
+    results: dict = {}
+    for set_name, items in sets.items():
+        results[set_name] = {}
+        for name, cfg in readers.items():
+            engine = engine_class(cfg.name).load(cfg)
+            edits = chars = 0
+            routed: dict[str, int] = {}
+            wrong = 0
+            start = time.perf_counter()
+            for pixels, truth_text, truth_lines, dpi in items:
+                rec = engine.recognize([PageImage(pixels, dpi)])[0]
+                count = char_edits(truth_text, rec.text)
+                edits, chars = edits + count.edits, chars + count.length
+                if truth_lines is not None and name == "auto":
+                    for _, kind, box in truth_lines:
+                        got = covering(rec.blocks, box) or "none"
+                        routed[f"{kind}->{got}"] = routed.get(f"{kind}->{got}", 0) + 1
+                        wrong += (kind == "typed" and got != "tesseract") or (kind == "hand" and got == "tesseract")
+            entry = {"cer": round(edits / max(chars, 1), 4), "seconds_per_page": round((time.perf_counter() - start) / len(items), 2)}
+            if routed:
+                entry.update(routing=routed, wrong=wrong, lines=sum(routed.values()))
+            results[set_name][name] = entry
+            print(set_name, name, entry, flush=True)
+    Path(args.output).write_text(json.dumps(results, indent=2) + "\n")
+    print(f"-> {args.output}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

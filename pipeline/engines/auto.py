@@ -1,0 +1,225 @@
+"""--engine auto: one run for a mixed archive. Tesseract reads the page; the lines it reads
+poorly go to a handwriting reader, and a page it cannot read at all is read by that reader's own
+page path (text-detector segmentation). Each block records the engine whose reading it keeps.
+
+Ink outside every line Tesseract found (a handwritten note it did not see as text) is segmented
+by the text detector, and those lines join the page in reading order.
+
+The handwriting reader is RapidOCR's recognizer (weights in the wheel), or the trocr engine with
+`--handwriting-model` (a hub id or folder). The decision is arbitration by line confidence: a
+re-read line keeps the other reading only when it is the more confident one; the thresholds are
+measured in bench/bench_mixed_pages.py.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import ClassVar
+
+import numpy as np
+from PIL import Image
+
+from pipeline.engines.base import PageImage
+from pipeline.engines.line_pages import LinePageEngine, on_page
+from pipeline.engines.tesseract import TesseractEngine, recognition
+from pipeline.page.assembly import Line, Region
+from pipeline.page.documents import RenderSpec
+from pipeline.page.text_size import ink_mask
+from pipeline.page.scoring import page_score
+from pipeline.run.config import EngineConfig
+from pipeline.run.records import Recognition
+
+
+@dataclass(frozen=True)
+class Arbitration:
+    weak_line: float = 0.60  # Tesseract line confidence under which the line is read again
+    trusted_line: float = 0.50  # lines under this do not count as text found (handwriting read as garbage)
+    unreadable_page: float = 0.45  # Tesseract page score under which the whole page is read again
+    margin: float = 0.0  # how much more confident the other reading must be to replace a line
+    uncovered_ink: float = 0.10  # share of the page's ink outside Tesseract's lines that sends it to the detector
+    overlap: float = 0.3  # share of a detected line inside Tesseract's lines that makes it already read
+
+
+def _top(region: Region) -> float:
+    return min((ln.bbox[1] for p in region.paragraphs for ln in p.lines), default=0.0)
+
+
+def _crops(page: PageImage, lines: list[Line]) -> list[Image.Image]:
+    image = Image.fromarray(page.pixels).convert("RGB")
+    return [image.crop(tuple(int(v) for v in ln.bbox)) for ln in lines]
+
+
+def _inside(box: list[float], covered: np.ndarray) -> float:
+    x0, y0, x1, y1 = (int(v) for v in box)
+    area = covered[y0:y1, x0:x1]
+    return float(area.mean()) if area.size else 1.0
+
+
+def _overlap(a: list[float], b: list[float]) -> float:
+    """Share of box a inside box b."""
+    w = min(a[2], b[2]) - max(a[0], b[0])
+    h = min(a[3], b[3]) - max(a[1], b[1])
+    area = max(1.0, (a[2] - a[0]) * (a[3] - a[1]))
+    return max(0.0, w) * max(0.0, h) / area
+
+
+def _without(regions: list[Region], drop) -> list[Region]:
+    for region in regions:
+        for para in region.paragraphs:
+            para.lines = [ln for ln in para.lines if not drop(ln)]
+        region.paragraphs = [p for p in region.paragraphs if p.lines]
+    return [r for r in regions if r.paragraphs]
+
+
+def _body(lines: list[Line]) -> float:
+    """The page's usual line height, in pixels."""
+    return float(np.median([ln.bbox[3] - ln.bbox[1] for ln in lines])) if lines else 40.0
+
+
+def _line_shaped(line: Line, body: float) -> bool:
+    """A box a line reader can read: not a picture or a column Tesseract called a line."""
+    h, w = line.bbox[3] - line.bbox[1], line.bbox[2] - line.bbox[0]
+    return h <= 2.5 * body and w <= 60 * max(h, 1.0)
+
+
+def _text_like(ink: np.ndarray, lines: list[Line]) -> int:
+    """Pixels of the ink components sized like the page's writing: not pictures, rules or specks,
+    which are ink outside text lines too."""
+    from scipy import ndimage
+
+    if not ink.any():
+        return 0
+    ink = ink[::2, ::2]  # half resolution: the sizes that matter are tens of pixels
+    body = _body(lines) / 2
+    labels, _ = ndimage.label(ink, structure=np.ones((3, 3), bool))
+    sizes = np.bincount(labels.ravel())
+    keep = np.zeros(len(sizes), bool)
+    for index, box in enumerate(ndimage.find_objects(labels), start=1):
+        if box is None:
+            continue
+        h, w = box[0].stop - box[0].start, box[1].stop - box[1].start
+        keep[index] = 0.25 * body <= h <= 3 * body and w <= 15 * h
+    return 4 * int(sizes[keep].sum())
+
+
+def _handwriting_reader(cfg: EngineConfig, device: str) -> LinePageEngine:
+    if cfg.handwriting_model:
+        from pipeline.engines.trocr import TrOCREngine
+
+        return TrOCREngine.load(replace(cfg, name="trocr", model=cfg.handwriting_model, segmenter="detector"), device)
+    from pipeline.engines.rapidocr import RapidOCREngine
+
+    return RapidOCREngine.load(replace(cfg, name="rapidocr", segmenter="detector"), device)
+
+
+class AutoEngine:
+    name: ClassVar[str] = "auto"
+
+    def __init__(self, printed: TesseractEngine, hand: LinePageEngine, cfg: EngineConfig, rules: Arbitration = Arbitration()):
+        self.printed, self.hand, self.cfg, self.rules = printed, hand, cfg, rules
+
+    @classmethod
+    def load(cls, cfg: EngineConfig, device: str = "cpu") -> "AutoEngine":
+        return cls(TesseractEngine.load(cfg), _handwriting_reader(cfg, device), cfg)
+
+    @classmethod
+    def preflight(cls, cfg: EngineConfig) -> None:
+        TesseractEngine.preflight(cfg)
+        if cfg.handwriting_model:
+            from pipeline.engines.trocr import TrOCREngine
+
+            TrOCREngine.preflight(replace(cfg, name="trocr", model=cfg.handwriting_model))
+        else:
+            from pipeline.engines.rapidocr import RapidOCREngine
+
+            RapidOCREngine.preflight(cfg)
+
+    @staticmethod
+    def render_spec(cfg: EngineConfig) -> RenderSpec:
+        return RenderSpec(mode="RGB")
+
+    @staticmethod
+    def pages_per_call(cfg: EngineConfig) -> int:
+        return 1
+
+    @staticmethod
+    def uses_gpu(cfg: EngineConfig) -> bool:
+        return bool(cfg.handwriting_model)
+
+    @staticmethod
+    def page_timeout(cfg: EngineConfig, on_gpu: bool) -> float:
+        return 180.0 if on_gpu else 900.0  # a page Tesseract cannot read is read twice
+
+    @property
+    def model_id(self) -> str:
+        return f"auto:{self.printed.model_id}+{self.hand.model_id}"
+
+    def recognize(self, pages: list[PageImage]) -> list[Recognition]:
+        return [self._one(page) for page in pages]
+
+    def _detected_lines(self, page: PageImage, lines: list[Line]) -> list[Region]:
+        """Regions of the detector's lines where the page has ink outside Tesseract's confident
+        lines (a handwritten note it did not see as text, or read poorly), read by the
+        handwriting reader; [] when that ink is a small share of the page's."""
+        grey = page.pixels if page.pixels.ndim == 2 else page.pixels.mean(axis=2).astype(np.uint8)
+        ink = ink_mask(grey)
+        covered = np.zeros(grey.shape, bool)
+        for line in lines:
+            if (line.confidence or 0.0) >= self.rules.trusted_line:
+                x0, y0, x1, y1 = (int(v) for v in line.bbox)
+                covered[y0:y1, x0:x1] = True
+        total = int(ink.sum())
+        uncovered = ink & ~covered
+        if not total or uncovered.sum() / total < self.rules.uncovered_ink:
+            return []
+        if _text_like(uncovered, lines) / total < self.rules.uncovered_ink:  # pictures, rules: no text to find
+            return []
+        detected, _ = self.hand.segmenter.segment(page.pixels, page.dpi)
+        regions = []
+        for region in detected:
+            for para in region.paragraphs:
+                para.lines = [ln for ln in para.lines if _inside(ln.bbox, covered) < self.rules.overlap]
+            region.paragraphs = [p for p in region.paragraphs if p.lines]
+            if region.paragraphs:
+                regions.append(region)
+        new = [ln for r in regions for p in r.paragraphs for ln in p.lines]
+        for line, result in zip(new, self.hand.read_lines(_crops(page, new)) if new else []):
+            line.given_text = result.text
+            line.tokens = [on_page(t, line.bbox) for t in result.tokens]
+            line.engine = self.hand.name
+        return regions
+
+    def _one(self, page: PageImage) -> Recognition:
+        reading = self.printed.read_regions(page)
+        lines = [ln for r in reading.regions for p in r.paragraphs for ln in p.lines]
+        for line in lines:
+            line.engine = self.printed.name
+        tokens = [t for ln in lines for t in ln.tokens]
+        score = page_score(tokens) or 0.0
+        if not lines or score < self.rules.unreadable_page:
+            other = self.hand.recognize([page])[0]
+            if (other.confidence or 0.0) > score:
+                for block in other.blocks:
+                    block.engine = self.hand.name
+                other.flags.append(f"read_by_{self.hand.name}")
+                return other
+        detected = self._detected_lines(page, lines)
+        found = [ln.bbox for r in detected for p in r.paragraphs for ln in p.lines]
+        regions = _without(reading.regions, lambda ln: (ln.confidence or 0.0) < self.rules.trusted_line
+                           and any(_overlap(ln.bbox, box) > self.rules.overlap for box in found))
+        body = _body(lines)
+        weak = [ln for r in regions for p in r.paragraphs for ln in p.lines
+                if (ln.confidence or 0.0) < self.rules.weak_line and _line_shaped(ln, body)]
+        if weak:  # weak lines the detector did not replace: read again, the more confident reading kept
+            for line, result in zip(weak, self.hand.read_lines(_crops(page, weak))):
+                if result.text and (result.confidence or 0.0) > (line.confidence or 0.0) + self.rules.margin:
+                    line.given_text = result.text
+                    line.tokens = [on_page(t, line.bbox) for t in result.tokens]
+                    line.engine = self.hand.name
+        for region in detected:  # into Tesseract's reading order (columns kept), by height on the page
+            at = next((i for i, r in enumerate(regions) if _top(r) > _top(region)), len(regions))
+            regions.insert(at, region)
+        rec = recognition(regions)
+        rec.language = reading.language
+        rec.flags.extend(reading.flags)
+        return rec

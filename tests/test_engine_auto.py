@@ -1,0 +1,58 @@
+"""--engine auto on a generated page with printed lines and handwritten lines (a script hand
+font): printed lines stay with Tesseract, handwritten ones go to the handwriting reader, and the
+page reads top to bottom with each block naming its engine."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw, ImageFont
+
+from pipeline.engines import PageImage, engine_class
+from pipeline.quality.metrics import cer
+from pipeline.run.config import EngineConfig
+
+pytest.importorskip("rapidocr")
+HAND = Path("/usr/share/fonts/truetype/kristi/Kristi.ttf")  # fonts-kristi, installed by scripts/setup.sh
+SERIF = "/usr/share/fonts/truetype/dejavu/DejaVuSerif.ttf"
+PRINTED = ["The committee met on the third of May", "and approved the accounts of the year."]
+HANDWRITTEN = ["please send the letters to my sister", "with love from your brother Paul"]
+
+
+@pytest.mark.skipif(not HAND.exists(), reason="the Kristi hand font is not installed (scripts/setup.sh installs it)")
+def test_printed_and_handwritten_lines_go_to_their_engines_in_reading_order():
+    page = Image.new("RGB", (2000, 1400), (250, 250, 245))
+    draw = ImageDraw.Draw(page)
+    y = 150
+    for text in PRINTED:
+        draw.text((150, y), text, font=ImageFont.truetype(SERIF, 44), fill=(20, 20, 20))
+        y += 90
+    y += 150
+    for text in HANDWRITTEN:
+        draw.text((170, y), text, font=ImageFont.truetype(str(HAND), 90), fill=(30, 30, 90))
+        y += 150
+    engine = engine_class("auto").load(EngineConfig(name="auto"))
+    rec = engine.recognize([PageImage(np.asarray(page), 300)])[0]
+    lines = [b for b in rec.blocks if b.kind == "line"]
+    assert [b.engine for b in lines] == ["tesseract", "tesseract", "rapidocr", "rapidocr"]
+    assert [b.bbox[1] for b in lines] == sorted(b.bbox[1] for b in lines)  # top to bottom
+    for block, truth in zip(lines, PRINTED + HANDWRITTEN):
+        assert cer(truth, block.text) < (0.05 if block.engine == "tesseract" else 0.4), (truth, block.text)
+    assert rec.text.index("committee") < rec.text.index("accounts") < rec.text.index("Paul")
+    alone = engine_class("tesseract").load(EngineConfig()).recognize([PageImage(np.asarray(page.convert("L")), 300)])[0]
+    truth = "\n".join(PRINTED + HANDWRITTEN)
+    assert cer(truth, rec.text) < cer(truth, alone.text)  # better than Tesseract alone on the same page
+    assert engine.model_id.startswith("auto:tesseract")
+
+
+def test_the_review_page_lists_which_engine_read_which_line():
+    from pipeline.downstream.review_export import _engines
+
+    row = {"blocks": [{"kind": "paragraph", "text": "a\nb", "engine": "mixed"},
+                      {"kind": "line", "text": "Dear Sir,", "engine": "tesseract"},
+                      {"kind": "line", "text": "<yours> Paul", "engine": "rapidocr"}]}
+    shown = _engines(row)
+    assert "lines by engine: tesseract 1, rapidocr 1" in shown and "&lt;yours&gt; Paul" in shown
+    assert _engines({"blocks": [{"kind": "line", "text": "x", "engine": None}]}) == ""
