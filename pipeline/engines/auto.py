@@ -102,14 +102,16 @@ def _text_like(ink: np.ndarray, lines: list[Line]) -> int:
     return 4 * int(sizes[keep].sum())
 
 
-def _handwriting_reader(cfg: EngineConfig, device: str) -> LinePageEngine:
+def handwriting_reader(cfg: EngineConfig) -> tuple[type[LinePageEngine], EngineConfig]:
+    """The engine class and config that read handwritten lines: a trocr model when
+    `--handwriting-model` names one, else RapidOCR; both on the text detector's lines."""
     if cfg.handwriting_model:
         from pipeline.engines.trocr import TrOCREngine
 
-        return TrOCREngine.load(replace(cfg, name="trocr", model=cfg.handwriting_model, segmenter="detector"), device)
+        return TrOCREngine, replace(cfg, name="trocr", model=cfg.handwriting_model, segmenter="detector")
     from pipeline.engines.rapidocr import RapidOCREngine
 
-    return RapidOCREngine.load(replace(cfg, name="rapidocr", segmenter="detector"), device)
+    return RapidOCREngine, replace(cfg, name="rapidocr", segmenter="detector")
 
 
 class AutoEngine:
@@ -120,19 +122,14 @@ class AutoEngine:
 
     @classmethod
     def load(cls, cfg: EngineConfig, device: str = "cpu") -> "AutoEngine":
-        return cls(TesseractEngine.load(cfg), _handwriting_reader(cfg, device), cfg)
+        hand, hand_cfg = handwriting_reader(cfg)
+        return cls(TesseractEngine.load(cfg), hand.load(hand_cfg, device), cfg)
 
     @classmethod
     def preflight(cls, cfg: EngineConfig) -> None:
         TesseractEngine.preflight(cfg)
-        if cfg.handwriting_model:
-            from pipeline.engines.trocr import TrOCREngine
-
-            TrOCREngine.preflight(replace(cfg, name="trocr", model=cfg.handwriting_model))
-        else:
-            from pipeline.engines.rapidocr import RapidOCREngine
-
-            RapidOCREngine.preflight(cfg)
+        hand, hand_cfg = handwriting_reader(cfg)
+        hand.preflight(hand_cfg)
 
     @staticmethod
     def render_spec(cfg: EngineConfig) -> RenderSpec:
