@@ -14,6 +14,9 @@ from dataclasses import dataclass
 import numpy as np
 
 
+LARGE_PAGE = 1_000_000  # pixels
+
+
 @dataclass(frozen=True)
 class TextSizeRules:
     small: float = 16.0  # px: text below this median character height is scaled up
@@ -43,11 +46,14 @@ def character_height(grey: np.ndarray) -> tuple[float | None, int]:
         grey = grey.mean(axis=2).astype(np.uint8)
     if grey.size == 0 or int(grey.max()) - int(grey.min()) < 32:
         return None, 0
-    labels, count = ndimage.label(ink_mask(grey), structure=np.ones((3, 3), bool))
+    # a large page is measured at half resolution: a quarter of the labelling, and text small
+    # enough to matter (under `small` px) is still 3 px or more there
+    step = 2 if grey.size > LARGE_PAGE else 1
+    labels, count = ndimage.label(ink_mask(grey[::step, ::step]), structure=np.ones((3, 3), bool))
     heights = []
     page_height = grey.shape[0]
     for box in ndimage.find_objects(labels):
-        h, w = box[0].stop - box[0].start, box[1].stop - box[1].start
+        h, w = step * (box[0].stop - box[0].start), step * (box[1].stop - box[1].start)
         if 3 <= h <= (page_height if page_height < 64 else page_height / 4) and w <= 4 * h:
             heights.append(h)
     if not heights:
