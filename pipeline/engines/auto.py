@@ -2,8 +2,9 @@
 poorly go to a handwriting reader, and a page it cannot read at all is read by that reader's own
 page path (text-detector segmentation). Each block records the engine whose reading it keeps.
 
-Ink outside every line Tesseract found (a handwritten note it did not see as text) is segmented
-by the text detector, and those lines join the page in reading order.
+Text-like ink outside the lines Tesseract reads with confidence (a handwritten note it did not see
+as text, or read as garbage) is cut into lines by the text detector; those lines replace the
+weak ones they cover and join the page in Tesseract's reading order.
 
 The handwriting reader is RapidOCR's recognizer (weights in the wheel), or the trocr engine with
 `--handwriting-model` (a hub id or folder). The decision is arbitration by line confidence: a
@@ -20,7 +21,7 @@ import numpy as np
 from PIL import Image
 
 from pipeline.engines.base import PageImage
-from pipeline.engines.line_pages import LinePageEngine, on_page
+from pipeline.engines.line_pages import LinePageEngine, LineResult, on_page
 from pipeline.engines.tesseract import TesseractEngine, recognition
 from pipeline.page.assembly import Line, Region
 from pipeline.page.documents import RenderSpec
@@ -36,7 +37,7 @@ class Arbitration:
     trusted_line: float = 0.50  # lines under this do not count as text found (handwriting read as garbage)
     unreadable_page: float = 0.45  # Tesseract page score under which the whole page is read again
     margin: float = 0.0  # how much more confident the other reading must be to replace a line
-    uncovered_ink: float = 0.10  # share of the page's ink outside Tesseract's lines that sends it to the detector
+    uncovered_ink: float = 0.10  # share of the page's ink, text-like and outside trusted lines, that calls the detector
     overlap: float = 0.3  # share of a detected line inside Tesseract's lines that makes it already read
 
 
@@ -181,10 +182,14 @@ class AutoEngine:
                 regions.append(region)
         new = [ln for r in regions for p in r.paragraphs for ln in p.lines]
         for line, result in zip(new, self.hand.read_lines(_crops(page, new)) if new else []):
-            line.given_text = result.text
-            line.tokens = [on_page(t, line.bbox) for t in result.tokens]
-            line.engine = self.hand.name
+            self._take(line, result)
         return regions
+
+    def _take(self, line: Line, result: LineResult) -> None:
+        """The handwriting reader's reading becomes the line's."""
+        line.given_text = result.text
+        line.tokens = [on_page(t, line.bbox) for t in result.tokens]
+        line.engine = self.hand.name
 
     def _one(self, page: PageImage) -> Recognition:
         reading = self.printed.read_regions(page)
@@ -210,9 +215,7 @@ class AutoEngine:
         if weak:  # weak lines the detector did not replace: read again, the more confident reading kept
             for line, result in zip(weak, self.hand.read_lines(_crops(page, weak))):
                 if result.text and (result.confidence or 0.0) > (line.confidence or 0.0) + self.rules.margin:
-                    line.given_text = result.text
-                    line.tokens = [on_page(t, line.bbox) for t in result.tokens]
-                    line.engine = self.hand.name
+                    self._take(line, result)
         for region in detected:  # into Tesseract's reading order (columns kept), by height on the page
             at = next((i for i, r in enumerate(regions) if _top(r) > _top(region)), len(regions))
             regions.insert(at, region)

@@ -6,8 +6,8 @@ before the library loads: on a 2-core node OpenMP threads inside each of two act
 `--languages auto`: a page is read with the language the previous page turned out to be (English
 at first); lingua names the language of that reading, and a page in another language with an
 installed pack is read again with it. When no language stands out or the reading is poor,
-Tesseract's OSD names the script, and a non-Latin script's pack is tried. A language or script with no installed pack keeps the best reading
-and is flagged `language_pack_missing`.
+Tesseract's OSD names the script, and a non-Latin script's pack is tried. A language or script
+with no installed pack keeps the best reading and is flagged `language_pack_missing`.
 """
 
 from __future__ import annotations
@@ -134,7 +134,10 @@ class TesseractEngine:
         api = self._api_for("osd")
         api.SetImage(Image.fromarray(page.pixels))
         api.SetSourceResolution(max(int(page.dpi), 70))
-        found = api.DetectOrientationScript()
+        try:
+            found = api.DetectOrientationScript()
+        except RuntimeError:  # too few characters to tell
+            found = None
         api.Clear()
         return SCRIPT_PACKS.get(found.get("script_name")) if found else None
 
