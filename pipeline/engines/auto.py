@@ -159,7 +159,7 @@ class AutoEngine:
         """Regions of the detector's lines where the page has ink outside Tesseract's confident
         lines (a handwritten note it did not see as text, or read poorly), read by the
         handwriting reader; [] when that ink is a small share of the page's."""
-        grey = page.pixels if page.pixels.ndim == 2 else page.pixels.mean(axis=2).astype(np.uint8)
+        grey = page.pixels if page.pixels.ndim == 2 else np.asarray(Image.fromarray(page.pixels).convert("L"))
         ink = ink_mask(grey)
         covered = np.zeros(grey.shape, bool)
         for line in lines:
