@@ -10,6 +10,7 @@ per-character CTC probabilities, averaged over each word.
 from __future__ import annotations
 
 import os
+from functools import lru_cache
 from typing import ClassVar
 
 import numpy as np
@@ -30,6 +31,22 @@ def _rapidocr():
     except ImportError as exc:  # pragma: no cover - install problem
         raise EngineLoadError("rapidocr is not installed: pip install rapidocr onnxruntime (scripts/setup.sh does)") from exc
     return RapidOCR
+
+
+@lru_cache(maxsize=1)
+def ppocr():
+    """One RapidOCR (PP-OCR detector and recognizer sessions) per process, shared by the engine
+    and the detector segmenter; one onnxruntime thread per actor, as Ray runs an actor per core."""
+    threads = int(os.environ.get("OMP_THREAD_LIMIT", "1") or 1)
+    return _rapidocr()(params={"Global.log_level": "warning", "EngineConfig.onnxruntime.intra_op_num_threads": threads,
+                               "EngineConfig.onnxruntime.inter_op_num_threads": 1})
+
+
+@lru_cache(maxsize=1)
+def _version() -> str:
+    from importlib.metadata import version
+
+    return version("rapidocr")
 
 
 def word_tokens(text: str, char_confs: list[float] | None, line_conf: float, box: list[float]) -> list[Token]:
@@ -61,12 +78,7 @@ class RapidOCREngine(LinePageEngine):
 
     @classmethod
     def load(cls, cfg: EngineConfig, device: str = "cpu") -> "RapidOCREngine":
-        RapidOCR = _rapidocr()
-        # one onnxruntime thread per actor: Ray runs an actor per core (see engines/tesseract.py)
-        threads = int(os.environ.get("OMP_THREAD_LIMIT", "1") or 1)
-        params = {"Global.log_level": "warning", "EngineConfig.onnxruntime.intra_op_num_threads": threads,
-                  "EngineConfig.onnxruntime.inter_op_num_threads": 1}
-        return cls(RapidOCR(params=params), cfg, line_segmenter(cfg.segmenter, cfg.tessdata))
+        return cls(ppocr(), cfg, line_segmenter(cfg.segmenter, cfg.tessdata))
 
     @classmethod
     def preflight(cls, cfg: EngineConfig) -> None:
@@ -90,9 +102,7 @@ class RapidOCREngine(LinePageEngine):
 
     @property
     def model_id(self) -> str:
-        from importlib.metadata import version
-
-        return f"rapidocr-{version('rapidocr')}:PP-OCR-rec"
+        return f"rapidocr-{_version()}:PP-OCR-rec"
 
     def read_lines(self, crops: list[Image.Image]) -> list[LineResult]:
         results = []

@@ -9,7 +9,6 @@ a wide vertical gap.
 
 from __future__ import annotations
 
-import os
 import statistics
 from dataclasses import dataclass
 
@@ -70,11 +69,9 @@ class DetectedLineSegmenter:
     """PP-OCR's text detector, one per actor; the same interface as page.segment.LineSegmenter."""
 
     def __init__(self) -> None:
-        from rapidocr import RapidOCR
+        from pipeline.engines.rapidocr import ppocr
 
-        threads = int(os.environ.get("OMP_THREAD_LIMIT", "1") or 1)
-        self._ocr = RapidOCR(params={"Global.log_level": "warning", "EngineConfig.onnxruntime.intra_op_num_threads": threads,
-                                     "EngineConfig.onnxruntime.inter_op_num_threads": 1})
+        self._ocr = ppocr()  # the same sessions the rapidocr engine reads with, loaded once
 
     def segment(self, pixels: np.ndarray, dpi: float) -> tuple[list[Region], int]:
         rgb = pixels if pixels.ndim == 3 else np.repeat(pixels[:, :, None], 3, axis=2)
