@@ -25,7 +25,7 @@ from pipeline.engines.line_pages import LinePageEngine, LineResult, on_page
 from pipeline.engines.tesseract import TesseractEngine, recognition
 from pipeline.page.assembly import Line, Region
 from pipeline.page.documents import RenderSpec
-from pipeline.page.text_size import ink_mask
+from pipeline.page.text_size import components, ink_mask
 from pipeline.page.scoring import page_score
 from pipeline.run.config import EngineConfig
 from pipeline.run.records import Recognition
@@ -86,21 +86,10 @@ def _line_shaped(line: Line, body: float) -> bool:
 def _text_like(ink: np.ndarray, lines: list[Line]) -> int:
     """Pixels of the ink components sized like the page's writing: not pictures, rules or specks,
     which are ink outside text lines too."""
-    from scipy import ndimage
-
     if not ink.any():
         return 0
-    ink = ink[::2, ::2]  # half resolution: the sizes that matter are tens of pixels
-    body = _body(lines) / 2
-    labels, _ = ndimage.label(ink, structure=np.ones((3, 3), bool))
-    sizes = np.bincount(labels.ravel())
-    keep = np.zeros(len(sizes), bool)
-    for index, box in enumerate(ndimage.find_objects(labels), start=1):
-        if box is None:
-            continue
-        h, w = box[0].stop - box[0].start, box[1].stop - box[1].start
-        keep[index] = 0.25 * body <= h <= 3 * body and w <= 15 * h
-    return 4 * int(sizes[keep].sum())
+    body = _body(lines)
+    return sum(c.pixels for c in components(ink, step=2) if 0.25 * body <= c.height <= 3 * body and c.width <= 15 * c.height)
 
 
 def handwriting_reader(cfg: EngineConfig) -> tuple[type[LinePageEngine], EngineConfig]:

@@ -38,24 +38,36 @@ def ink_mask(grey: np.ndarray) -> np.ndarray:
     return ~ink if ink.mean() > 0.5 else ink
 
 
-def character_height(grey: np.ndarray) -> tuple[float | None, int]:
-    """(median character height in px, or None when no character-like ink; components counted)."""
+@dataclass(frozen=True)
+class Component:
+    height: int  # px, at the mask's full resolution
+    width: int
+    pixels: int
+
+
+def components(ink: np.ndarray, step: int = 1) -> list[Component]:
+    """The 8-connected components of an ink mask, measured on every `step`-th pixel (a quarter of
+    the labelling at step 2) and given back in full-resolution pixels."""
     from scipy import ndimage
 
+    labels, _ = ndimage.label(ink[::step, ::step], structure=np.ones((3, 3), bool))
+    sizes = np.bincount(labels.ravel())
+    return [Component(step * (box[0].stop - box[0].start), step * (box[1].stop - box[1].start), step * step * int(sizes[i]))
+            for i, box in enumerate(ndimage.find_objects(labels), start=1) if box is not None]
+
+
+def character_height(grey: np.ndarray) -> tuple[float | None, int]:
+    """(median character height in px, or None when no character-like ink; components counted)."""
     if grey.ndim == 3:
         grey = grey.mean(axis=2).astype(np.uint8)
     if grey.size == 0 or int(grey.max()) - int(grey.min()) < 32:
         return None, 0
-    # a large page is measured at half resolution: a quarter of the labelling, and text small
-    # enough to matter (under `small` px) is still 3 px or more there
+    # a large page is measured at half resolution: text small enough to matter (under `small`
+    # px) is still 3 px or more there
     step = 2 if grey.size > LARGE_PAGE else 1
-    labels, count = ndimage.label(ink_mask(grey[::step, ::step]), structure=np.ones((3, 3), bool))
-    heights = []
     page_height = grey.shape[0]
-    for box in ndimage.find_objects(labels):
-        h, w = step * (box[0].stop - box[0].start), step * (box[1].stop - box[1].start)
-        if 3 <= h <= (page_height if page_height < 64 else page_height / 4) and w <= 4 * h:
-            heights.append(h)
+    tallest = page_height if page_height < 64 else page_height / 4
+    heights = [c.height for c in components(ink_mask(grey), step) if 3 <= c.height <= tallest and c.width <= 4 * c.height]
     if not heights:
         return None, 0
     return float(np.median(heights)), len(heights)
