@@ -122,8 +122,9 @@ def test_review_loop_end_to_end_reads_the_corrected_lines_better(tmp_path):
     (tmp_path / "corrected.json").write_text(json.dumps(corrected))
     assert review_import.main(["--tasks", str(tmp_path / "corrected.json"), "--output", str(tmp_path / "gold")]) == 0
 
-    # validation: another document with words of this hand (held apart from the corrected page)
-    val = write_line_folder(tmp_path / "val", {"other": ["je lègue ma maison", "à mon frère Paul"]}, split={"other": "val"})
+    # validation: another document with these lines of this hand, held apart from the corrected page. All
+    # three lines: with two, a model that reads every line as one of them can win the best checkpoint
+    val = write_line_folder(tmp_path / "val", {"other": truth}, split={"other": "val"})
     tuned = tmp_path / "v1"
     assert train_recognizer.main(["--output", str(tuned), "--init-from", str(start), "--gold", f"{tmp_path / 'gold' / 'gold.parquet'}@64",
                                   "--val-lines", str(val), "--steps", "200", "--eval-every", "100", "--learning-rate", "3e-3",
