@@ -29,44 +29,14 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import numpy as np  # noqa: E402
-from PIL import Image, ImageDraw, ImageFont  # noqa: E402
+from PIL import Image  # noqa: E402
 
 from pipeline.engines import PageImage, engine_class  # noqa: E402
 from pipeline.quality.metrics import char_edits  # noqa: E402
 from pipeline.run.config import EngineConfig  # noqa: E402
+from tests.corpus import mixed_page  # noqa: E402
 
 LINES = ROOT.parent / "shared" / "data" / "handwriting_lines" / "testaments_de_poilus"
-SERIF = "/usr/share/fonts/truetype/dejavu/DejaVuSerif.ttf"
-TYPED = [
-    "Monsieur le Directeur des Archives,", "Nous avons l'honneur de vous transmettre le dossier",
-    "relatif à la succession de M. Durand, décédé le 12 mars 1917.", "Les pièces jointes comprennent le testament original",
-    "et deux copies certifiées conformes par le notaire.", "Veuillez agréer l'expression de nos sentiments distingués.",
-    "Le registre des actes sera clos à la fin du mois.", "Pour le Préfet, le Secrétaire général",
-]
-
-
-def mixed_page(rng: random.Random, hand_rows: list[dict]) -> tuple[Image.Image, list[tuple[str, str, list[int]]]]:
-    """A typed letter with handwritten lines under it; truth: (text, 'typed'|'hand', box) top to bottom."""
-    page = Image.new("RGB", (2480, 3508), (250, 248, 240))
-    draw = ImageDraw.Draw(page)
-    font = ImageFont.truetype(SERIF, 46)
-    truth, y = [], 250
-    for text in rng.sample(TYPED, 5):
-        draw.text((220, y), text, font=font, fill=(25, 25, 30))
-        x0, y0, x1, y1 = draw.textbbox((220, y), text, font=font)
-        truth.append((text, "typed", [x0, y0, x1, y1]))
-        y += 95
-    y += 120
-    for row in rng.sample(hand_rows, 3):
-        line = Image.open(LINES.parent.parent / row["image"]).convert("L")
-        scale = 110 / line.height  # handwriting a little larger than the type, as on a real note
-        line = line.resize((min(2100, int(line.width * scale)), 110))
-        page.paste(Image.merge("RGB", [line] * 3), (260, y))
-        truth.append((row["text"], "hand", [260, y, 260 + line.width, y + line.height]))
-        y += 150
-    return page, truth
-
-
 def covering(blocks, box) -> str | None:
     best, best_area = None, 0.0
     for b in blocks:
@@ -87,7 +57,7 @@ def main() -> int:
     rows = [json.loads(x) for x in (LINES / "labels.jsonl").read_text().splitlines()]
     hand_rows = [r for r in rows if r["split"] == "val" and r["level"] == "line" and len(r["text"]) > 15]
     rng = random.Random(0)
-    mixed = [mixed_page(rng, hand_rows) for _ in range(args.pages)]
+    mixed = [mixed_page(rng, hand_rows, LINES.parent.parent) for _ in range(args.pages)]
     will_pages = sorted((LINES / "pages").glob("*.jpg"))
     sets = {
         "mixed": [(np.asarray(img), "\n".join(t for t, _, _ in truth), truth, 300) for img, truth in mixed],

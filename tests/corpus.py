@@ -6,10 +6,11 @@ Nothing here reads ../shared: the test suite must pass on a fresh clone.
 from __future__ import annotations
 
 import io
+import random
 from pathlib import Path
 
 import pymupdf
-from PIL import Image
+from PIL import Image, ImageDraw, ImageFont
 
 PARAGRAPHS = {
     "eng": [
@@ -132,3 +133,36 @@ def make_bad_files(folder: Path) -> dict[str, str]:
     Image.new("L", (800, 600), 200).save(buf, format="PNG")
     (folder / "truncated.png").write_bytes(buf.getvalue()[: len(buf.getvalue()) // 2])
     return {"empty.pdf": "empty_file", "notes.png": "not_a_document", "truncated.png": "truncated"}
+
+
+SERIF = "/usr/share/fonts/truetype/dejavu/DejaVuSerif.ttf"
+TYPED = [
+    "Monsieur le Directeur des Archives,", "Nous avons l'honneur de vous transmettre le dossier",
+    "relatif à la succession de M. Durand, décédé le 12 mars 1917.", "Les pièces jointes comprennent le testament original",
+    "et deux copies certifiées conformes par le notaire.", "Veuillez agréer l'expression de nos sentiments distingués.",
+    "Le registre des actes sera clos à la fin du mois.", "Pour le Préfet, le Secrétaire général",
+]
+
+
+def mixed_page(rng: random.Random, hand_rows: list[dict], root: Path) -> tuple[Image.Image, list[tuple[str, str, list[int]]]]:
+    """A typed letter (five French lines in DejaVu Serif at 300 DPI size) with three real
+    handwritten lines pasted under it, a note and a signature line: rows of a line folder's
+    labels.jsonl, images relative to `root`. Truth: (text, 'typed'|'hand', box), top to bottom."""
+    page = Image.new("RGB", (2480, 3508), (250, 248, 240))
+    draw = ImageDraw.Draw(page)
+    font = ImageFont.truetype(SERIF, 46)
+    truth, y = [], 250
+    for text in rng.sample(TYPED, 5):
+        draw.text((220, y), text, font=font, fill=(25, 25, 30))
+        x0, y0, x1, y1 = draw.textbbox((220, y), text, font=font)
+        truth.append((text, "typed", [x0, y0, x1, y1]))
+        y += 95
+    y += 120
+    for row in rng.sample(hand_rows, 3):
+        line = Image.open(root / row["image"]).convert("L")
+        scale = 110 / line.height  # handwriting a little larger than the type, as on a real note
+        line = line.resize((min(2100, int(line.width * scale)), 110))
+        page.paste(Image.merge("RGB", [line] * 3), (260, y))
+        truth.append((row["text"], "hand", [260, y, 260 + line.width, y + line.height]))
+        y += 150
+    return page, truth

@@ -40,7 +40,8 @@ def test_printed_and_handwritten_lines_go_to_their_engines_in_reading_order():
     assert [b.bbox[1] for b in lines] == sorted(b.bbox[1] for b in lines)  # top to bottom
     for block, truth in zip(lines, PRINTED + HANDWRITTEN):
         assert cer(truth, block.text) < (0.05 if block.engine == "tesseract" else 0.4), (truth, block.text)
-    assert rec.text.index("committee") < rec.text.index("accounts") < rec.text.index("Paul")
+    text = rec.text.lower()  # the order is the point here; the hand's capitals read either way
+    assert text.index("committee") < text.index("accounts") < text.index("paul")
     alone = engine_class("tesseract").load(EngineConfig()).recognize([PageImage(np.asarray(page.convert("L")), 300)])[0]
     truth = "\n".join(PRINTED + HANDWRITTEN)
     assert cer(truth, rec.text) < cer(truth, alone.text)  # better than Tesseract alone on the same page

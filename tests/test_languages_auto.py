@@ -51,3 +51,22 @@ def test_a_language_without_its_pack_is_flagged_not_an_error(pages, tmp_path):
     rec = auto.recognize([PageImage(pixels, 200)])[0]
     assert rec.language == "de" and "language_pack_missing" in rec.flags
     assert cer(truth, rec.text) < 0.2  # read with the best pack there is
+
+
+def test_a_new_documents_first_page_is_probed_then_read_once_with_its_own_pack(pages):
+    auto = TesseractEngine.load(EngineConfig(languages=("auto",)))
+    full_readings = []
+    read = auto._read_regions
+
+    def counted(page, api, band=None):  # the real reading, counted
+        full_readings.append(band is None)
+        return read(page, api, band)
+
+    auto._read_regions = counted
+    for document, lang, iso in (("a.pdf", "eng", "en"), ("b.pdf", "fra", "fr"), ("c.pdf", "deu", "de")):
+        assert auto.recognize([PageImage(pages[lang][0], 200, document=document)])[0].language == iso
+    # each first page: a probe of one band, then one full reading (not one with the last pack, then another)
+    assert full_readings == [False, True] * 3
+    full_readings.clear()
+    assert auto.recognize([PageImage(pages["deu"][0], 200, document="c.pdf")])[0].language == "de"
+    assert full_readings == [True]  # the next page of a document is read with its language, no probe

@@ -25,10 +25,13 @@ from pipeline.engines.line_pages import LinePageEngine, LineResult, on_page
 from pipeline.engines.tesseract import TesseractEngine, recognition
 from pipeline.page.assembly import Line, Region
 from pipeline.page.documents import RenderSpec
-from pipeline.page.text_size import components, ink_mask
+from pipeline.page.text_size import Component, components, ink_mask
 from pipeline.page.scoring import page_score
 from pipeline.run.config import EngineConfig
 from pipeline.run.records import Recognition
+
+
+COVERAGE_STEP = 2  # the ink coverage check looks at every 2nd pixel of a rendered page
 
 
 @dataclass(frozen=True)
@@ -83,13 +86,23 @@ def _line_shaped(line: Line, body: float) -> bool:
     return h <= 2.5 * body and w <= 60 * max(h, 1.0)
 
 
-def _text_like(ink: np.ndarray, lines: list[Line]) -> int:
-    """Pixels of the ink components sized like the page's writing: not pictures, rules or specks,
-    which are ink outside text lines too."""
+def _text_like(ink: np.ndarray, lines: list[Line], step: int) -> list[Component]:
+    """The ink components sized like the page's writing: not pictures, rules or specks, which are
+    ink outside text lines too. `ink` is the page's mask at every `step`-th pixel; the components
+    are measured in its pixels."""
     if not ink.any():
-        return 0
-    body = _body(lines)
-    return sum(c.pixels for c in components(ink, step=2) if 0.25 * body <= c.height <= 3 * body and c.width <= 15 * c.height)
+        return []
+    body = _body(lines) / step
+    return [c for c in components(ink) if 0.25 * body <= c.height <= 3 * body and c.width <= 15 * c.height]
+
+
+def _rows_around(found: list[Component], step: int, margin: float, height: int) -> tuple[int, int]:
+    """The page rows (top, bottom) holding the components, `margin` pixels more on each side.
+    Rows, not a box: a component too tall or too wide to count as writing (a flourish, a word
+    joined to a signature) still belongs to the line it is on."""
+    top = min(c.top for c in found) * step - margin
+    bottom = max(c.top + c.height for c in found) * step + margin
+    return max(0, int(top)), min(height, int(bottom))
 
 
 def handwriting_reader(cfg: EngineConfig) -> tuple[type[LinePageEngine], EngineConfig]:
@@ -102,6 +115,13 @@ def handwriting_reader(cfg: EngineConfig) -> tuple[type[LinePageEngine], EngineC
     from pipeline.engines.rapidocr import RapidOCREngine
 
     return RapidOCREngine, replace(cfg, name="rapidocr", segmenter="detector")
+
+
+@dataclass
+class _Ink:
+    found: list[Component]  # writing-sized ink components outside the lines, in mask pixels
+    covered: np.ndarray  # the lines' boxes, at every `step`-th pixel
+    step: int
 
 
 class AutoEngine:
@@ -123,7 +143,7 @@ class AutoEngine:
 
     @staticmethod
     def render_spec(cfg: EngineConfig) -> RenderSpec:
-        return RenderSpec(mode="RGB")
+        return RenderSpec(mode="L")  # Tesseract reads grey faster; the line readers' crops are made RGB
 
     @staticmethod
     def pages_per_call(cfg: EngineConfig) -> int:
@@ -144,28 +164,43 @@ class AutoEngine:
     def recognize(self, pages: list[PageImage]) -> list[Recognition]:
         return [self._one(page) for page in pages]
 
+    def _writing_outside(self, page: PageImage, lines: list[Line], trusted: list[Line]) -> "_Ink | None":
+        """The page's writing-sized ink outside the `trusted` lines' boxes (sized by all `lines`),
+        or None when it is under `uncovered_ink` of the page's ink: pictures, rules and specks
+        are ink too, and are no text to find."""
+        grey = page.pixels if page.pixels.ndim == 2 else np.asarray(Image.fromarray(page.pixels).convert("L"))
+        step = COVERAGE_STEP  # a share of the page's ink needs no full resolution
+        ink = ink_mask(grey[::step, ::step])
+        covered = np.zeros(ink.shape, bool)
+        for line in trusted:
+            x0, y0, x1, y1 = (int(v) // step for v in line.bbox)
+            covered[y0:y1 + 1, x0:x1 + 1] = True
+        total = int(ink.sum())
+        uncovered = ink & ~covered
+        if not total or uncovered.sum() / total < self.rules.uncovered_ink:
+            return None
+        found = _text_like(uncovered, lines, step)
+        if sum(c.pixels for c in found) / total < self.rules.uncovered_ink:
+            return None
+        return _Ink(found, covered, step)
+
     def _detected_lines(self, page: PageImage, lines: list[Line]) -> list[Region]:
         """Regions of the detector's lines where the page has ink outside Tesseract's confident
         lines (a handwritten note it did not see as text, or read poorly), read by the
         handwriting reader; [] when that ink is a small share of the page's."""
-        grey = page.pixels if page.pixels.ndim == 2 else np.asarray(Image.fromarray(page.pixels).convert("L"))
-        ink = ink_mask(grey)
-        covered = np.zeros(grey.shape, bool)
-        for line in lines:
-            if (line.confidence or 0.0) >= self.rules.trusted_line:
-                x0, y0, x1, y1 = (int(v) for v in line.bbox)
-                covered[y0:y1, x0:x1] = True
-        total = int(ink.sum())
-        uncovered = ink & ~covered
-        if not total or uncovered.sum() / total < self.rules.uncovered_ink:
+        outside = self._writing_outside(page, lines, [ln for ln in lines if (ln.confidence or 0.0) >= self.rules.trusted_line])
+        if outside is None:
             return []
-        if _text_like(uncovered, lines) / total < self.rules.uncovered_ink:  # pictures, rules: no text to find
-            return []
-        detected, _ = self.hand.segmenter.segment(page.pixels, page.dpi)
+        found, covered, step = outside.found, outside.covered, outside.step
+        # the detector looks only where that ink is: its time grows with the pixels it sees
+        top, bottom = _rows_around(found, step, 2 * _body(lines), page.pixels.shape[0])
+        detected, _ = self.hand.segmenter.segment(page.pixels[top:bottom], page.dpi)
         regions = []
         for region in detected:
             for para in region.paragraphs:
-                para.lines = [ln for ln in para.lines if _inside(ln.bbox, covered) < self.rules.overlap]
+                for ln in para.lines:
+                    ln.bbox = [ln.bbox[0], ln.bbox[1] + top, ln.bbox[2], ln.bbox[3] + top]
+                para.lines = [ln for ln in para.lines if _inside([v / step for v in ln.bbox], covered) < self.rules.overlap]
             region.paragraphs = [p for p in region.paragraphs if p.lines]
             if region.paragraphs:
                 regions.append(region)
@@ -187,7 +222,9 @@ class AutoEngine:
             line.engine = self.printed.name
         tokens = [t for ln in lines for t in ln.tokens]
         score = page_score(tokens) or 0.0
-        if not lines or score < self.rules.unreadable_page:
+        # a page with no lines, or read badly: read by the other reader's own page path, unless
+        # what Tesseract read badly is a picture (a logo, a stamp), not writing
+        if not lines or (score < self.rules.unreadable_page and self._writing_outside(page, lines, []) is not None):
             other = self.hand.recognize([page])[0]
             if (other.confidence or 0.0) > score:
                 for block in other.blocks:

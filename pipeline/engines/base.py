@@ -22,6 +22,7 @@ from pipeline.run.records import Recognition
 class PageImage:
     pixels: np.ndarray  # (H, W) grey or (H, W, 3) RGB, uint8
     dpi: float
+    document: str | None = None  # the source it is a page of; pages of one document share a language
 
 
 class EngineLoadError(RuntimeError):

@@ -39,7 +39,14 @@ def ppocr():
     and the detector segmenter; one onnxruntime thread per actor, as Ray runs an actor per core."""
     threads = int(os.environ.get("OMP_THREAD_LIMIT", "1") or 1)
     return _rapidocr()(params={"Global.log_level": "warning", "EngineConfig.onnxruntime.intra_op_num_threads": threads,
-                               "EngineConfig.onnxruntime.inter_op_num_threads": 1})
+                               "EngineConfig.onnxruntime.inter_op_num_threads": 1,
+                               "Det.limit_type": "max", "Det.limit_side_len": DETECT_MAX_SIDE})
+
+
+# pixels: the detector sees a larger image scaled down to this longest side, a smaller one as it is.
+# Its time grows with the pixels (a 300 DPI A4 page took seconds); print at 300 DPI is still 15 px
+# high at this size. (RapidOCR's default scales every image up to 736 px on its shortest side.)
+DETECT_MAX_SIDE = 2048
 
 
 @lru_cache(maxsize=1)

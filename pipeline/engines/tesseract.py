@@ -3,11 +3,15 @@
 One PyTessBaseAPI per actor and language set, reused page after page. OMP_THREAD_LIMIT=1 is set
 before the library loads: on a 2-core node OpenMP threads inside each of two actors double the time.
 
-`--languages auto`: a page is read with the language the previous page turned out to be (English
-at first); lingua names the language of that reading, and a page in another language with an
-installed pack is read again with it. When no language stands out or the reading is poor,
-Tesseract's OSD names the script, and a non-Latin script's pack is tried. A language or script
-with no installed pack keeps the best reading and is flagged `language_pack_missing`.
+`--languages auto`: a page of the document the previous page came from is read with the language
+that page turned out to be. The first page of a document is probed first: the band where its
+writing is densest (a twelfth of the page) is read, and lingua names its language, so most pages
+are read once, with the right pack. A page given with no document is read with the previous
+page's language. lingua then names the language of the whole reading, and a page in another
+language with an installed pack is read again with it. When no language stands out or the
+reading is poor, Tesseract's OSD names the script (once per document, on a band of the page),
+and a non-Latin script's pack is tried. A language or script with no installed pack keeps the
+best reading and is flagged `language_pack_missing`.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ os.environ.setdefault("OMP_THREAD_LIMIT", "1")
 from dataclasses import dataclass, field  # noqa: E402
 from typing import ClassVar  # noqa: E402
 
+import numpy as np  # noqa: E402
 from PIL import Image  # noqa: E402
 
 from pipeline.run.config import EngineConfig  # noqa: E402
@@ -52,6 +57,8 @@ class TesseractEngine:
         self._available = available or set()
         self._apis: dict[str, object] = {}
         self._last_pack = "eng"
+        self._last_document: str | None = None
+        self._scripts: dict[str, str] = {}
 
     @classmethod
     def load(cls, cfg: EngineConfig, device: str = "cpu") -> "TesseractEngine":
@@ -128,21 +135,40 @@ class TesseractEngine:
         return self._apis[pack]
 
     def _script_pack(self, page: PageImage) -> str | None:
-        """The pack for the script Tesseract's OSD sees, or None (no OSD data, too little text)."""
+        """The pack for the script Tesseract's OSD sees, or None (no OSD data, too little text).
+        A document's script, once seen, holds for its later pages."""
         if "osd" not in self._available:
             return None
+        if page.document is not None and page.document in self._scripts:
+            return self._scripts[page.document]
         api = self._api_for("osd")
-        api.SetImage(Image.fromarray(page.pixels))
+        band = densest_band(page.pixels, OSD_SHARE)  # OSD over the whole page costs as much as a reading
+        api.SetImage(Image.fromarray(page.pixels if band is None else page.pixels[band[0]:band[1]]))
         api.SetSourceResolution(max(int(page.dpi), 70))
         try:
             found = api.DetectOrientationScript()
         except RuntimeError:  # too few characters to tell
             found = None
         api.Clear()
-        return SCRIPT_PACKS.get(found.get("script_name")) if found else None
+        pack = SCRIPT_PACKS.get(found.get("script_name")) if found else None
+        if pack is not None and page.document is not None:
+            self._scripts = {page.document: pack}  # the current document's only
+        return pack
+
+    def _probe_pack(self, page: PageImage) -> str:
+        """The pack to read a document's first page with: the previous page's, unless the
+        page's densest band, read with it, is in another language with an installed pack."""
+        band = densest_band(page.pixels)
+        if band is None:
+            return self._last_pack
+        regions = self._read_regions(page, self._api_for(self._last_pack), band)
+        wanted = tesseract_pack(detect_language(_text_and_tokens(regions)[0]))
+        return wanted if wanted in self._available else self._last_pack
 
     def _read_auto(self, page: PageImage) -> "PageReading":
-        pack = self._last_pack
+        same_document = page.document is not None and page.document == self._last_document
+        pack = self._last_pack if same_document or page.document is None else self._probe_pack(page)
+        self._last_document = page.document
         regions = self._read_regions(page, self._api_for(pack))
         text, tokens = _text_and_tokens(regions)
         language = detect_language(text)
@@ -161,9 +187,11 @@ class TesseractEngine:
             self._last_pack = pack
         return PageReading(regions, language, ["language_pack_missing"] if missing else [])
 
-    def _read_regions(self, page: PageImage, api) -> list[Region]:
+    def _read_regions(self, page: PageImage, api, band: tuple[int, int] | None = None) -> list[Region]:
+        """The page's regions; with `band` (top, bottom rows), those of that band only (boxes in
+        the band's pixels)."""
         tess = self._tess
-        api.SetImage(Image.fromarray(page.pixels))
+        api.SetImage(Image.fromarray(page.pixels if band is None else page.pixels[band[0]:band[1]]))
         api.SetSourceResolution(max(int(page.dpi), 70))
         api.Recognize()
         regions: list[Region] = []
@@ -192,6 +220,26 @@ class TesseractEngine:
                     para.lines[-1].tokens.append(token)
         api.Clear()
         return regions
+
+
+PROBE_SHARE = 12  # the language probe reads 1/12 of the page's height: some hundreds of characters
+OSD_SHARE = 6  # the script check looks at 1/6 of it: OSD wants more characters than lingua
+
+
+def densest_band(pixels: np.ndarray, share: int = PROBE_SHARE) -> tuple[int, int] | None:
+    """(top, bottom) of the band of 1/share of the page's height where the writing is densest, or
+    None for a page too small to be worth a probe. Density is ink edges along the rows: lines of
+    letters have many, shaded cells, pictures and rules few."""
+    grey = pixels if pixels.ndim == 2 else pixels.mean(axis=2)
+    height = grey.shape[0]
+    window = height // share
+    if window < 32:
+        return None
+    ink = grey[:, ::2] < 128
+    edges = np.count_nonzero(ink[:, 1:] != ink[:, :-1], axis=1)
+    sums = np.convolve(edges, np.ones(window, dtype=np.int64), mode="valid")
+    top = int(np.argmax(sums))
+    return top, top + window
 
 
 @dataclass

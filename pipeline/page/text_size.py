@@ -43,6 +43,8 @@ class Component:
     height: int  # px, at the mask's full resolution
     width: int
     pixels: int
+    top: int = 0
+    left: int = 0
 
 
 def components(ink: np.ndarray, step: int = 1) -> list[Component]:
@@ -52,7 +54,8 @@ def components(ink: np.ndarray, step: int = 1) -> list[Component]:
 
     labels, _ = ndimage.label(ink[::step, ::step], structure=np.ones((3, 3), bool))
     sizes = np.bincount(labels.ravel())
-    return [Component(step * (box[0].stop - box[0].start), step * (box[1].stop - box[1].start), step * step * int(sizes[i]))
+    return [Component(step * (box[0].stop - box[0].start), step * (box[1].stop - box[1].start), step * step * int(sizes[i]),
+                      step * box[0].start, step * box[1].start)
             for i, box in enumerate(ndimage.find_objects(labels), start=1) if box is not None]
 
 

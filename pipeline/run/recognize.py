@@ -53,7 +53,7 @@ class Recognize:
         return rows
 
     def _recognize(self, chunk: list[dict[str, Any]]) -> None:
-        images = [PageImage(pixels=_pixels(r), dpi=r["dpi"]) for r in chunk]
+        images = [PageImage(pixels=_pixels(r), dpi=r["dpi"], document=r.get("source_uri")) for r in chunk]
         started = time.perf_counter()
         failure = ""
         try:
