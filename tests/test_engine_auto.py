@@ -57,3 +57,21 @@ def test_the_review_page_lists_which_engine_read_which_line():
     shown = _engines(row)
     assert "lines by engine: tesseract 1, rapidocr 1" in shown and "&lt;yours&gt; Paul" in shown
     assert _engines({"blocks": [{"kind": "line", "text": "x", "engine": None}]}) == ""
+
+
+def test_a_tesseract_fragment_inside_a_detected_line_gives_way_to_it():
+    from pipeline.engines.auto import AutoEngine
+    from pipeline.page.assembly import Line
+
+    rules = AutoEngine(None, None, EngineConfig(name="auto"))  # the arbitration alone, no readers
+    detected = [[200.0, 800.0, 1500.0, 950.0]]  # a handwritten line the detector cut and RapidOCR read
+
+    def line(box, confidence):
+        from pipeline.run.records import Token
+
+        return Line(bbox=box, tokens=[Token(text="x", confidence=confidence, bbox=box)])
+
+    assert rules._replaced(line([1200.0, 830.0, 1330.0, 880.0], 0.61), detected)  # 'f/ 7 \' on a stroke: a piece
+    assert rules._replaced(line([220.0, 810.0, 1480.0, 940.0], 0.3), detected)  # the whole line, read as garbage
+    assert not rules._replaced(line([220.0, 810.0, 1480.0, 940.0], 0.9), detected)  # the whole line, read well
+    assert not rules._replaced(line([220.0, 300.0, 1480.0, 350.0], 0.2), detected)  # elsewhere on the page

@@ -42,6 +42,7 @@ class Arbitration:
     margin: float = 0.0  # how much more confident the other reading must be to replace a line
     uncovered_ink: float = 0.10  # share of the page's ink, text-like and outside trusted lines, that calls the detector
     overlap: float = 0.3  # share of a detected line inside Tesseract's lines that makes it already read
+    fragment: float = 0.5  # a Tesseract line narrower than this share of the detected line it lies in is a piece of it
 
 
 def _top(region: Region) -> float:
@@ -209,6 +210,14 @@ class AutoEngine:
             self._take(line, result)
         return regions
 
+    def _replaced(self, line: Line, found: list[list[float]]) -> bool:
+        """Whether a detected line reads this Tesseract line's ink: the line lies in it and is
+        weak, or is a fragment of it (a piece of a handwritten line Tesseract read as symbols)."""
+        width = line.bbox[2] - line.bbox[0]
+        return any(_overlap(line.bbox, box) > self.rules.overlap
+                   and ((line.confidence or 0.0) < self.rules.trusted_line or width < self.rules.fragment * (box[2] - box[0]))
+                   for box in found)
+
     def _take(self, line: Line, result: LineResult) -> None:
         """The handwriting reader's reading becomes the line's."""
         line.given_text = result.text
@@ -233,8 +242,7 @@ class AutoEngine:
                 return other
         detected = self._detected_lines(page, lines)
         found = [ln.bbox for r in detected for p in r.paragraphs for ln in p.lines]
-        regions = _without(reading.regions, lambda ln: (ln.confidence or 0.0) < self.rules.trusted_line
-                           and any(_overlap(ln.bbox, box) > self.rules.overlap for box in found))
+        regions = _without(reading.regions, lambda ln: self._replaced(ln, found))
         body = _body(lines)
         weak = [ln for r in regions for p in r.paragraphs for ln in p.lines
                 if (ln.confidence or 0.0) < self.rules.weak_line and _line_shaped(ln, body)]

@@ -87,6 +87,11 @@ class RouteAndRecognize:
         return self.recognize.finish_rows(self.route.route_rows(refs))
 
 
+def raw_confidence(rec: Recognition) -> float | None:
+    """A recognized page's raw confidence: the engine's own page score, else its tokens' score."""
+    return rec.confidence if rec.confidence is not None else page_score(rec.tokens)
+
+
 def _apply_ocr(row: dict[str, Any], rec: Recognition, pixels: np.ndarray, calibration: Calibration | None) -> None:
     apply_recognition(row, rec)
     row["confidence_stats"] = token_stats([Token(**t) for t in row["tokens"]]).as_dict()
@@ -94,7 +99,7 @@ def _apply_ocr(row: dict[str, Any], rec: Recognition, pixels: np.ndarray, calibr
         row["flags"].append("empty" if ink_ratio(pixels) > BLANK_INK_RATIO else "blank")
         row["confidence"] = row["confidence_raw"] = 0.0 if "empty" in row["flags"] else 1.0
         return
-    row["confidence"] = row["confidence_raw"] = rec.confidence if rec.confidence is not None else page_score(rec.tokens)
+    row["confidence"] = row["confidence_raw"] = raw_confidence(rec)
     if calibration is not None:  # so that the review threshold reads as a chance of a bad page
         row["confidence"] = calibration.confidence(row)
 
