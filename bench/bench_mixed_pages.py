@@ -10,7 +10,9 @@ counts as wrong.
 
     python bench/bench_mixed_pages.py [--pages 12]
 
-Also the Testaments val pages (bench_handwritten_pages.py's set). Figures go to
+Also the Testaments val pages (bench_handwritten_pages.py's set). For each engine with a shipped
+calibration: the mean calibrated confidence (the predicted share of pages with at most 5 %
+wrong characters) beside the observed share, and the Brier score. Figures go to
 bench/results/mixed_pages.json.
 """
 
@@ -32,11 +34,20 @@ import numpy as np  # noqa: E402
 from PIL import Image  # noqa: E402
 
 from pipeline.engines import PageImage, engine_class  # noqa: E402
+from pipeline.page.scoring import token_stats  # noqa: E402
+from pipeline.quality.calibration import for_run as calibration_for  # noqa: E402
 from pipeline.quality.metrics import char_edits  # noqa: E402
 from pipeline.run.config import EngineConfig  # noqa: E402
+from pipeline.run.recognize import raw_confidence  # noqa: E402
 from tests.corpus import mixed_page  # noqa: E402
 
 LINES = ROOT.parent / "shared" / "data" / "handwriting_lines" / "testaments_de_poilus"
+def page_row(rec, pixels: np.ndarray, dpi: float) -> dict:
+    """The page-row fields a calibration reads."""
+    return {"confidence_raw": raw_confidence(rec), "text": rec.text, "dpi": dpi, "height": pixels.shape[0],
+            "width": pixels.shape[1], "confidence_stats": token_stats(rec.tokens).as_dict()}
+
+
 def covering(blocks, box) -> str | None:
     best, best_area = None, 0.0
     for b in blocks:
@@ -55,9 +66,10 @@ def main() -> int:
     p.add_argument("--output", default=str(ROOT / "bench" / "results" / "mixed_pages.json"))
     args = p.parse_args()
     rows = [json.loads(x) for x in (LINES / "labels.jsonl").read_text().splitlines()]
-    hand_rows = [r for r in rows if r["split"] == "val" and r["level"] == "line" and len(r["text"]) > 15]
+    hand_rows = [{**r, "image": str(LINES.parent.parent / r["image"])} for r in rows
+                 if r["split"] == "val" and r["level"] == "line" and len(r["text"]) > 15]
     rng = random.Random(0)
-    mixed = [mixed_page(rng, hand_rows, LINES.parent.parent) for _ in range(args.pages)]
+    mixed = [mixed_page(rng, hand_rows) for _ in range(args.pages)]
     will_pages = sorted((LINES / "pages").glob("*.jpg"))
     sets = {
         "mixed": [(np.asarray(img), "\n".join(t for t, _, _ in truth), truth, 300) for img, truth in mixed],
@@ -71,6 +83,8 @@ def main() -> int:
         results[set_name] = {}
         for name, cfg in readers.items():
             engine = engine_class(cfg.name).load(cfg)
+            calibration = calibration_for("auto", cfg.name)  # the engine's shipped fit, as a run applies it
+            confidences, good = [], []
             edits = chars = 0
             routed: dict[str, int] = {}
             wrong = 0
@@ -79,12 +93,19 @@ def main() -> int:
                 rec = engine.recognize([PageImage(pixels, dpi)])[0]
                 count = char_edits(truth_text, rec.text)
                 edits, chars = edits + count.edits, chars + count.length
+                if calibration is not None:
+                    confidences.append(calibration.confidence(page_row(rec, pixels, dpi)))
+                    good.append(count.edits <= calibration.bad_page_cer * count.length)
                 if truth_lines is not None and name == "auto":
                     for _, kind, box in truth_lines:
                         got = covering(rec.blocks, box) or "none"
                         routed[f"{kind}->{got}"] = routed.get(f"{kind}->{got}", 0) + 1
                         wrong += (kind == "typed" and got != "tesseract") or (kind == "hand" and got == "tesseract")
             entry = {"cer": round(edits / max(chars, 1), 4), "seconds_per_page": round((time.perf_counter() - start) / len(items), 2)}
+            if confidences:  # calibrated confidence = the chance of a good page; does it hold here?
+                entry["calibrated"] = {"predicted_good": round(float(np.mean(confidences)), 3),
+                                       "observed_good": round(float(np.mean(good)), 3),
+                                       "brier": round(float(np.mean((np.array(confidences) - np.array(good)) ** 2)), 3)}
             if routed:
                 entry.update(routing=routed, wrong=wrong, lines=sum(routed.values()))
             results[set_name][name] = entry

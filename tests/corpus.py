@@ -144,10 +144,10 @@ TYPED = [
 ]
 
 
-def mixed_page(rng: random.Random, hand_rows: list[dict], root: Path) -> tuple[Image.Image, list[tuple[str, str, list[int]]]]:
+def mixed_page(rng: random.Random, hand_rows: list[dict]) -> tuple[Image.Image, list[tuple[str, str, list[int]]]]:
     """A typed letter (five French lines in DejaVu Serif at 300 DPI size) with three real
     handwritten lines pasted under it, a note and a signature line: rows of a line folder's
-    labels.jsonl, images relative to `root`. Truth: (text, 'typed'|'hand', box), top to bottom."""
+    labels.jsonl with `image` the crop's path. Truth: (text, 'typed'|'hand', box), top to bottom."""
     page = Image.new("RGB", (2480, 3508), (250, 248, 240))
     draw = ImageDraw.Draw(page)
     font = ImageFont.truetype(SERIF, 46)
@@ -159,7 +159,7 @@ def mixed_page(rng: random.Random, hand_rows: list[dict], root: Path) -> tuple[I
         y += 95
     y += 120
     for row in rng.sample(hand_rows, 3):
-        line = Image.open(root / row["image"]).convert("L")
+        line = Image.open(row["image"]).convert("L")
         scale = 110 / line.height  # handwriting a little larger than the type, as on a real note
         line = line.resize((min(2100, int(line.width * scale)), 110))
         page.paste(Image.merge("RGB", [line] * 3), (260, y))

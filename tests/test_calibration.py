@@ -50,3 +50,36 @@ def test_shipped_tesseract_calibration_loads():
     cal = Calibration.load(default_path("tesseract"))
     assert cal.pages >= 40 and 0 < cal.bad_pages < cal.pages
     assert cal.confidence(_row(0.95, 1500, None)) > cal.confidence(_row(0.4, 1500, None))
+
+
+def test_the_recipe_makes_mixed_and_handwritten_pages_from_training_hands_only(tmp_path):
+    import json
+    import sys
+    from pathlib import Path
+
+    from tests.line_data import line_image
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
+    from make_calibration_set import make_hand
+
+    lines = tmp_path / "lines"
+    (lines / "crops").mkdir(parents=True)
+    train = {"A": ["je soussigné Jean Martin", "lègue tous mes biens", "à ma femme Marie Martin"],
+             "B": ["fait à Paris le deux mai", "mil neuf cent quinze ici"]}
+    held = ["ceci est une main de validation"]
+    rows = []
+    for doc, texts in [*train.items(), ("V", held)]:
+        for i, text in enumerate(texts):
+            name = f"crops/{doc}_{i}.png"  # the images sit below the labels file, as in ../shared/data
+            line_image(text).save(lines / name)
+            rows.append({"image": name, "text": text, "level": "line", "doc": doc, "page": 0,
+                         "split": "val" if doc == "V" else "train", "bbox": [100, 400 - 120 * i, 900, 464 - 120 * i]})
+    (lines / "labels.jsonl").write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows))
+    assert make_hand(tmp_path / "out", lines, pages=3) == 5  # 3 mixed; a will page for each training page only
+    mixed = sorted((tmp_path / "out" / "mixed").glob("*.gt.txt"))
+    wills = sorted((tmp_path / "out" / "handwritten").glob("*.gt.txt"))
+    assert len(mixed) == 3 and len(wills) == 2
+    written = [p.read_text() for p in mixed + wills]
+    assert not any(held[0] in text for text in written)  # the val hand never enters the fit set
+    # a will page: one page's lines, top to bottom (the rows were listed bottom to top)
+    assert {p.read_text() for p in wills} == {"\n".join(reversed(texts)) for texts in train.values()}

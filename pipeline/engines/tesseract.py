@@ -230,7 +230,7 @@ def densest_band(pixels: np.ndarray, share: int = PROBE_SHARE) -> tuple[int, int
     """(top, bottom) of the band of 1/share of the page's height where the writing is densest, or
     None for a page too small to be worth a probe. Density is ink edges along the rows: lines of
     letters have many, shaded cells, pictures and rules few."""
-    grey = pixels if pixels.ndim == 2 else pixels.mean(axis=2)
+    grey = pixels if pixels.ndim == 2 else np.asarray(Image.fromarray(pixels).convert("L"))
     height = grey.shape[0]
     window = height // share
     if window < 32:

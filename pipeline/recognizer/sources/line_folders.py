@@ -14,7 +14,7 @@ from pipeline.recognizer.sources import LineRef, Skipped, line_ref
 HELD_OUT_SPLITS = ("val", "validation", "test")
 
 
-def _resolve(fs, base: str, image: str) -> str | None:
+def resolve_image(fs, base: str, image: str) -> str | None:
     """The labels file names images relative to its folder or to a parent of it."""
     folder = base
     for _ in range(4):
@@ -64,7 +64,7 @@ def read_line_folder(uri: str, split: str = "train", name: str | None = None,
         wanted = row_split not in HELD_OUT_SPLITS if split == "train" else row_split in (split, "")
         if not wanted:
             continue
-        path = _resolve(fs, base, row["image"])
+        path = resolve_image(fs, base, row["image"])
         if path is None:
             skipped.add("image file missing", row["image"])
             continue
