@@ -1,10 +1,12 @@
 """--engine auto: one run for a mixed archive. Tesseract reads the page; the lines it reads
-poorly go to a handwriting reader, and a page it cannot read at all is read by that reader's own
-page path (text-detector segmentation). Each block records the engine whose reading it keeps.
+poorly go to a handwriting reader, and a page it cannot read (no lines, or a poor reading of
+writing-sized ink, not of a logo or a picture) is read by that reader's own page path
+(text-detector segmentation). Each block records the engine whose reading it keeps.
 
 Text-like ink outside the lines Tesseract reads with confidence (a handwritten note it did not see
-as text, or read as garbage) is cut into lines by the text detector; those lines replace the
-weak ones they cover and join the page in Tesseract's reading order.
+as text, or read as garbage) is cut into lines by the text detector, which looks only at the rows
+that hold it; those lines replace the Tesseract lines they hold (weak ones, and fragments of a
+line read as symbols) and join the page in Tesseract's reading order.
 
 The handwriting reader is RapidOCR's recognizer (weights in the wheel), or the trocr engine with
 `--handwriting-model` (a hub id or folder). The decision is arbitration by line confidence: a
