@@ -11,7 +11,7 @@ handwriting (`auto`, `rapidocr`):
 - mixed/: a typed letter with three handwritten lines under it (tests/corpus.py's mixed_page);
 - handwritten/: one page of a will, its lines pasted back where they were on the page.
 
-    python scripts/make_calibration_set.py OUT [--pages 60] [--hand-lines DIR --hand-pages 30]
+    python scripts/make_calibration_set.py OUT [--pages 60] [--max-severity 1.0] [--hand-lines DIR --hand-pages 30]
 """
 
 from __future__ import annotations
@@ -52,7 +52,7 @@ def degrade(image: Image.Image, rng: np.random.Generator, severity: float) -> tu
     return page, dpi
 
 
-def make(out: Path, pages: int) -> int:
+def make(out: Path, pages: int, max_severity: float = 1.0) -> int:
     out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
         for i in range(pages):
@@ -61,7 +61,7 @@ def make(out: Path, pages: int) -> int:
             pdf = Path(tmp) / f"{i}.pdf"
             truth = write_born_digital_pdf(pdf, [page_text(LANGS[i % 3], i)], fontsize=fontsize)[0]
             clean = rasterize_pdf(pdf, dpi=300)[0]
-            severity = (i % 10) / 9  # an even spread from clean to ruined
+            severity = max_severity * (i % 10) / 9  # an even spread from clean to ruined (at 1.0)
             page, dpi = degrade(clean, rng, severity)
             name = f"calib_{i:03d}"
             page.save(out / f"{name}.png", dpi=(dpi, dpi))
@@ -114,9 +114,11 @@ if __name__ == "__main__":
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("output")
     p.add_argument("--pages", type=int, default=60)
+    p.add_argument("--max-severity", type=float, default=1.0,
+                   help="the worst scan faults, 0-1 (Tesseract takes minutes a page on the ruinous end)")
     p.add_argument("--hand-lines", help="a line folder (labels.jsonl) whose train split makes mixed and handwritten pages")
     p.add_argument("--hand-pages", type=int, default=30, help="mixed pages, and handwritten pages, to make")
     a = p.parse_args()
-    print(f"wrote {make(Path(a.output) / 'scans', a.pages)} labelled pages to {a.output}/scans")
+    print(f"wrote {make(Path(a.output) / 'scans', a.pages, a.max_severity)} labelled pages to {a.output}/scans")
     if a.hand_lines:
         print(f"wrote {make_hand(Path(a.output), Path(a.hand_lines), a.hand_pages)} labelled pages to {a.output}/mixed and /handwritten")
