@@ -57,3 +57,17 @@ def test_a_small_text_image_is_scaled_up_flagged_and_read_better():
 def test_an_ordinary_page_is_not_rescaled():
     page = open_document(_table_png(40), RenderConfig()).render(0, RenderConfig(), RenderSpec(mode="L"))
     assert not any(f.startswith("text_upscaled") for f in page.flags)
+
+
+def test_scan_noise_and_paper_grain_are_not_taken_for_tiny_text():
+    rng = np.random.default_rng(0)
+    page = Image.new("L", (1700, 2200), 235)
+    draw = ImageDraw.Draw(page)
+    font = ImageFont.truetype(FONT, 34)
+    for i in range(12):  # ordinary 34 px print...
+        draw.text((120, 200 + i * 110), "The committee met on the third of May to review", font=font, fill=20)
+    noisy = np.clip(np.asarray(page, dtype=np.float32) + rng.normal(0, 55, (2200, 1700)), 0, 255).astype(np.uint8)
+    # ...under noise whose specks, thousands of them, are a few pixels high: not small text to scale up
+    assert upscale_factor(noisy) == 1.0
+    grain = np.where(rng.random((900, 1600)) < 0.12, 150, 215).astype(np.uint8)  # a textured ground, no writing
+    assert character_height(grain)[0] is None and upscale_factor(grain) == 1.0

@@ -15,6 +15,8 @@ import numpy as np
 
 
 LARGE_PAGE = 1_000_000  # pixels
+BASELINE_CROWD = 3.0  # a baseline row ends this many times the components of the rows around it
+LETTER_SHARE = 0.25  # of the character-shaped components, the share on baselines that says "text"
 
 
 @dataclass(frozen=True)
@@ -70,10 +72,31 @@ def character_height(grey: np.ndarray) -> tuple[float | None, int]:
     step = 2 if grey.size > LARGE_PAGE else 1
     page_height = grey.shape[0]
     tallest = page_height if page_height < 64 else page_height / 4
-    heights = [c.height for c in components(ink_mask(grey), step) if 3 <= c.height <= tallest and c.width <= 4 * c.height]
+    shaped = [c for c in components(ink_mask(grey), step) if 3 <= c.height <= tallest and c.width <= 4 * c.height]
+    aligned = on_baselines(shaped, page_height)
+    if len(aligned) < LETTER_SHARE * len(shaped):  # mostly specks or grain: no text size to tell
+        return None, 0
+    heights = [c.height for c in aligned]
     if not heights:
         return None, 0
     return float(np.median(heights)), len(heights)
+
+
+def on_baselines(found: list[Component], page_height: int) -> list[Component]:
+    """The components whose bottoms line up with many others: the letters of a line end on one
+    row, a peak among the rows around it; scan noise and paper grain end on every row alike
+    (they would read as tiny text)."""
+    from scipy.ndimage import uniform_filter1d
+
+    if not found:
+        return []
+    bottoms = np.array([min(c.top + c.height, page_height) for c in found])
+    counts = np.bincount(bottoms, minlength=page_height + 1).astype(float)
+    near = 3 * uniform_filter1d(counts, 3, mode="constant")  # a baseline row, ±1 row
+    window = 2 * int(2 * np.median([c.height for c in found])) + 9  # a few line heights around it
+    around = uniform_filter1d(near, window, mode="constant")
+    busy = near >= BASELINE_CROWD * np.maximum(around, 1.0 / window)
+    return [c for c, bottom in zip(found, bottoms) if busy[bottom]]
 
 
 def upscale_factor(grey: np.ndarray, rules: TextSizeRules = TextSizeRules()) -> float:
