@@ -5,8 +5,8 @@ writing-sized ink, not of a logo or a picture) is read by that reader's own page
 
 Text-like ink outside the lines Tesseract reads with confidence (a handwritten note it did not see
 as text, or read as garbage) is cut into lines by the text detector, which looks only at the rows
-that hold it; those lines replace the Tesseract lines they hold (weak ones, and fragments of a
-line read as symbols) and join the page in Tesseract's reading order.
+that hold it; those lines replace the Tesseract lines they hold (untrusted ones, and fragments
+of a line read as symbols) and join the page in Tesseract's reading order.
 
 The handwriting reader is RapidOCR's recognizer (weights in the wheel), or the trocr engine with
 `--handwriting-model` (a hub id or folder). The decision is arbitration by line confidence: a
@@ -213,8 +213,8 @@ class AutoEngine:
         return regions
 
     def _replaced(self, line: Line, found: list[list[float]]) -> bool:
-        """Whether a detected line reads this Tesseract line's ink: the line lies in it and is
-        weak, or is a fragment of it (a piece of a handwritten line Tesseract read as symbols)."""
+        """Whether a detected line reads this Tesseract line's ink: the line lies in it and is not
+        trusted, or is a fragment of it (a piece of a handwritten line Tesseract read as symbols)."""
         width = line.bbox[2] - line.bbox[0]
         return any(_overlap(line.bbox, box) > self.rules.overlap
                    and ((line.confidence or 0.0) < self.rules.trusted_line or width < self.rules.fragment * (box[2] - box[0]))
