@@ -27,7 +27,7 @@ from pipeline.engines.line_pages import LinePageEngine, LineResult, on_page
 from pipeline.engines.tesseract import TesseractEngine, recognition
 from pipeline.page.assembly import Line, Region
 from pipeline.page.documents import RenderSpec
-from pipeline.page.text_size import Component, components, ink_mask
+from pipeline.page.text_size import Component, components, grey_of, ink_mask
 from pipeline.page.scoring import page_score
 from pipeline.run.config import EngineConfig
 from pipeline.run.records import Recognition
@@ -171,7 +171,7 @@ class AutoEngine:
         """The page's writing-sized ink outside the `trusted` lines' boxes (sized by all `lines`),
         or None when it is under `uncovered_ink` of the page's ink: pictures, rules and specks
         are ink too, and are no text to find."""
-        grey = page.pixels if page.pixels.ndim == 2 else np.asarray(Image.fromarray(page.pixels).convert("L"))
+        grey = grey_of(page.pixels)
         step = COVERAGE_STEP  # a share of the page's ink needs no full resolution
         ink = ink_mask(grey[::step, ::step])
         covered = np.zeros(ink.shape, bool)

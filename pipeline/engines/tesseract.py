@@ -31,6 +31,7 @@ from pipeline.page.documents import RenderSpec  # noqa: E402
 from pipeline.engines.base import EngineLoadError, PageImage  # noqa: E402
 from pipeline.page.assembly import Line, Paragraph, Region, assemble  # noqa: E402
 from pipeline.page.scoring import page_score  # noqa: E402
+from pipeline.page.text_size import grey_of  # noqa: E402
 from pipeline.page.language import AUTO, SCRIPT_PACKS, detect_language, tesseract_pack  # noqa: E402
 from pipeline.run.records import Recognition, Token  # noqa: E402
 
@@ -230,7 +231,7 @@ def densest_band(pixels: np.ndarray, share: int = PROBE_SHARE) -> tuple[int, int
     """(top, bottom) of the band of 1/share of the page's height where the writing is densest, or
     None for a page too small to be worth a probe. Density is ink edges along the rows: lines of
     letters have many, shaded cells, pictures and rules few."""
-    grey = pixels if pixels.ndim == 2 else np.asarray(Image.fromarray(pixels).convert("L"))
+    grey = grey_of(pixels)
     height = grey.shape[0]
     window = height // share
     if window < 32:

@@ -16,6 +16,7 @@ import numpy as np  # noqa: E402
 from PIL import Image  # noqa: E402
 
 from pipeline.page.assembly import Line, Paragraph, Region  # noqa: E402
+from pipeline.page.text_size import grey_of  # noqa: E402
 
 
 @dataclass(frozen=True)
@@ -39,7 +40,7 @@ class LineSegmenter:
     def segment(self, pixels: np.ndarray, dpi: float) -> tuple[list[Region], int]:
         """Regions of paragraphs of (empty) lines with boxes, and how many line boxes were skipped."""
         tess = self._tess
-        grey = pixels if pixels.ndim == 2 else np.asarray(Image.fromarray(pixels).convert("L"))
+        grey = grey_of(pixels)
         self._api.SetImage(Image.fromarray(grey))
         self._api.SetSourceResolution(max(int(dpi), 70))
         iterator = self._api.AnalyseLayout()

@@ -27,6 +27,15 @@ class TextSizeRules:
     min_components: int = 1
 
 
+def grey_of(pixels: np.ndarray) -> np.ndarray:
+    """A page's pixels as grey (through PIL: numpy's mean over an RGB page costs 0.4 s at 300 DPI)."""
+    if pixels.ndim == 2:
+        return pixels
+    from PIL import Image
+
+    return np.asarray(Image.fromarray(pixels).convert("L"))
+
+
 def ink_mask(grey: np.ndarray) -> np.ndarray:
     """Ink mask by Otsu's threshold; light text on a dark ground counts as ink too."""
     hist = np.bincount(grey.ravel(), minlength=256).astype(np.float64)
@@ -45,8 +54,8 @@ class Component:
     height: int  # px, at the mask's full resolution
     width: int
     pixels: int
-    top: int = 0
-    left: int = 0
+    top: int  # px from the page's top-left, at the mask's full resolution
+    left: int
 
 
 def components(ink: np.ndarray, step: int = 1) -> list[Component]:
@@ -63,8 +72,7 @@ def components(ink: np.ndarray, step: int = 1) -> list[Component]:
 
 def character_height(grey: np.ndarray) -> tuple[float | None, int]:
     """(median character height in px, or None when no character-like ink; components counted)."""
-    if grey.ndim == 3:
-        grey = grey.mean(axis=2).astype(np.uint8)
+    grey = grey_of(grey)
     if grey.size == 0 or int(grey.max()) - int(grey.min()) < 32:
         return None, 0
     # a large page is measured at half resolution: text small enough to matter (under `small`
