@@ -8,10 +8,10 @@ truth is its lines top to bottom. Routing: each truth line is matched to the blo
 its box; a typed line kept by the handwriting reader, or a handwritten line kept by Tesseract,
 counts as wrong.
 
-    python bench/bench_mixed_pages.py [--pages 12]
+    python bench/bench_mixed_pages.py [--pages 12] [--calibrations bench/results/calibration_fits]
 
 Also the Testaments val pages (bench_handwritten_pages.py's set). For each engine with a shipped
-calibration: the mean calibrated confidence (the predicted share of pages with at most 5 %
+calibration (or one in `--calibrations DIR`): the mean calibrated confidence (the predicted share of pages with at most 5 %
 wrong characters) beside the observed share, and the Brier score. Figures go to
 bench/results/mixed_pages.json.
 """
@@ -64,6 +64,8 @@ def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--pages", type=int, default=12)
     p.add_argument("--output", default=str(ROOT / "bench" / "results" / "mixed_pages.json"))
+    p.add_argument("--calibrations", help="a folder of ENGINE.json fits to apply instead of the shipped ones "
+                                          "(bench/results/calibration_fits holds the fits measured and not shipped)")
     args = p.parse_args()
     rows = [json.loads(x) for x in (LINES / "labels.jsonl").read_text().splitlines()]
     hand_rows = [{**r, "image": str(LINES.parent.parent / r["image"])} for r in rows
@@ -83,7 +85,9 @@ def main() -> int:
         results[set_name] = {}
         for name, cfg in readers.items():
             engine = engine_class(cfg.name).load(cfg)
-            calibration = calibration_for("auto", cfg.name)  # the engine's shipped fit, as a run applies it
+            fit = Path(args.calibrations or "") / f"{cfg.name}.json"
+            # the engine's shipped fit, as a run applies it, or the one given
+            calibration = calibration_for(str(fit) if args.calibrations and fit.exists() else "auto", cfg.name)
             confidences, good = [], []
             edits = chars = 0
             routed: dict[str, int] = {}
