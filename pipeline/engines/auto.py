@@ -52,8 +52,8 @@ def _top(region: Region) -> float:
 
 
 def _crops(page: PageImage, lines: list[Line]) -> list[Image.Image]:
-    image = Image.fromarray(page.pixels).convert("RGB")
-    return [image.crop(tuple(int(v) for v in ln.bbox)) for ln in lines]
+    image = Image.fromarray(page.pixels)  # the crops, not the page, made RGB for the line reader
+    return [image.crop(tuple(int(v) for v in ln.bbox)).convert("RGB") for ln in lines]
 
 
 def _inside(box: list[float], covered: np.ndarray) -> float:
@@ -84,9 +84,11 @@ def _body(lines: list[Line]) -> float:
 
 
 def _line_shaped(line: Line, body: float) -> bool:
-    """A box a line reader can read: not a picture or a column Tesseract called a line."""
+    """A box a line reader can read: not a picture or a column Tesseract called a line, nor a
+    sliver (a rule, a cut through a row), which the reader stretches to its line height: its
+    slowest crop, and never text."""
     h, w = line.bbox[3] - line.bbox[1], line.bbox[2] - line.bbox[0]
-    return h <= 2.5 * body and w <= 60 * max(h, 1.0)
+    return 0.35 * body <= h <= 2.5 * body and w <= 60 * max(h, 1.0)
 
 
 def _text_like(ink: np.ndarray, lines: list[Line], step: int) -> list[Component]:

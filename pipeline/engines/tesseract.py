@@ -5,10 +5,10 @@ before the library loads: on a 2-core node OpenMP threads inside each of two act
 
 `--languages auto`: a page of the document the previous page came from is read with the language
 that page turned out to be. The first page of a document is probed first: the band where its
-writing is densest (a twelfth of the page) is read, and lingua names its language, so most pages
-are read once, with the right pack. A page given with no document is read with the previous
-page's language. lingua then names the language of the whole reading, and a page in another
-language with an installed pack is read again with it. When no language stands out or the
+writing is densest (a 24th of the page; the next densest too while lingua is not sure) is read,
+and lingua names its language, so most pages are read once, with the right pack. A page given
+with no document is read with the previous page's language. lingua then names the language of
+the whole reading, and a page in another language with an installed pack is read again with it. When no language stands out or the
 reading is poor, Tesseract's OSD names the script (once per document, on a band of the page),
 and a non-Latin script's pack is tried. A language or script with no installed pack keeps the
 best reading and is flagged `language_pack_missing`.
@@ -32,7 +32,7 @@ from pipeline.engines.base import EngineLoadError, PageImage  # noqa: E402
 from pipeline.page.assembly import Line, Paragraph, Region, assemble  # noqa: E402
 from pipeline.page.scoring import page_score  # noqa: E402
 from pipeline.page.text_size import grey_of  # noqa: E402
-from pipeline.page.language import AUTO, SCRIPT_PACKS, detect_language, tesseract_pack  # noqa: E402
+from pipeline.page.language import AUTO, SCRIPT_PACKS, readable_language, tesseract_pack  # noqa: E402
 from pipeline.run.records import Recognition, Token  # noqa: E402
 
 
@@ -143,8 +143,8 @@ class TesseractEngine:
         if page.document is not None and page.document in self._scripts:
             return self._scripts[page.document]
         api = self._api_for("osd")
-        band = densest_band(page.pixels, OSD_SHARE)  # OSD over the whole page costs as much as a reading
-        api.SetImage(Image.fromarray(page.pixels if band is None else page.pixels[band[0]:band[1]]))
+        bands = densest_bands(page.pixels, OSD_SHARE, 1)  # OSD over the whole page costs as much as a reading
+        api.SetImage(Image.fromarray(page.pixels[bands[0][0]:bands[0][1]] if bands else page.pixels))
         api.SetSourceResolution(max(int(page.dpi), 70))
         try:
             found = api.DetectOrientationScript()
@@ -158,12 +158,16 @@ class TesseractEngine:
 
     def _probe_pack(self, page: PageImage) -> str:
         """The pack to read a document's first page with: the previous page's, unless the
-        page's densest band, read with it, is in another language with an installed pack."""
-        band = densest_band(page.pixels)
-        if band is None:
-            return self._last_pack
-        regions = self._read_regions(page, self._api_for(self._last_pack), band)
-        wanted = tesseract_pack(detect_language(_text_and_tokens(regions)[0]))
+        page's densest band, read with it, is in another language with an installed pack. A band
+        whose language lingua is not sure of (a menu's dish names, a cover's title) is read
+        together with the next densest: a second band costs less than a second full reading."""
+        api, text, language = self._api_for(self._last_pack), "", None
+        for band in densest_bands(page.pixels, PROBE_SHARE, PROBE_BANDS):
+            text += "\n" + _text_and_tokens(self._read_regions(page, api, band))[0]
+            language, confidence = readable_language(text, self._available)
+            if confidence >= PROBE_SURE:
+                break
+        wanted = tesseract_pack(language)
         return wanted if wanted in self._available else self._last_pack
 
     def _read_auto(self, page: PageImage) -> "PageReading":
@@ -172,8 +176,8 @@ class TesseractEngine:
         self._last_document = page.document
         regions = self._read_regions(page, self._api_for(pack))
         text, tokens = _text_and_tokens(regions)
-        language = detect_language(text)
-        wanted = tesseract_pack(language) if language else None
+        language, _ = readable_language(text, self._available)
+        wanted = tesseract_pack(language)
         if language is None or (page_score(tokens) or 0.0) < SCRIPT_CHECK_BELOW:
             # no language stands out, or a reading too poor to trust: another script, perhaps
             script = self._script_pack(page)
@@ -183,7 +187,7 @@ class TesseractEngine:
         if wanted is not None and not missing and wanted != pack:
             pack = wanted
             regions = self._read_regions(page, self._api_for(pack))
-            language = detect_language(_text_and_tokens(regions)[0]) or language
+            language = readable_language(_text_and_tokens(regions)[0], self._available)[0] or language
         if not missing:
             self._last_pack = pack
         return PageReading(regions, language, ["language_pack_missing"] if missing else [])
@@ -223,24 +227,33 @@ class TesseractEngine:
         return regions
 
 
-PROBE_SHARE = 12  # the language probe reads 1/12 of the page's height: some hundreds of characters
+PROBE_SHARE = 24  # a language probe band is 1/24 of the page's height: a few lines, some hundreds of characters
+PROBE_BANDS = 2  # bands read at most, while lingua is not sure
+PROBE_SURE = 0.9  # lingua's confidence at which the probe stops reading
 OSD_SHARE = 6  # the script check looks at 1/6 of it: OSD wants more characters than lingua
 
 
-def densest_band(pixels: np.ndarray, share: int = PROBE_SHARE) -> tuple[int, int] | None:
-    """(top, bottom) of the band of 1/share of the page's height where the writing is densest, or
-    None for a page too small to be worth a probe. Density is ink edges along the rows: lines of
-    letters have many, shaded cells, pictures and rules few."""
+def densest_bands(pixels: np.ndarray, share: int, count: int) -> list[tuple[int, int]]:
+    """(top, bottom) of up to `count` bands, each 1/share of the page's height, that do not
+    overlap, where the writing is densest, densest first; none for a page too small to be worth a
+    probe. Density is ink edges along the rows: lines of letters have many, shaded cells,
+    pictures and rules few."""
     grey = grey_of(pixels)
     height = grey.shape[0]
     window = height // share
     if window < 32:
-        return None
+        return []
     ink = grey[:, ::2] < 128
     edges = np.count_nonzero(ink[:, 1:] != ink[:, :-1], axis=1)
     sums = np.convolve(edges, np.ones(window, dtype=np.int64), mode="valid")
-    top = int(np.argmax(sums))
-    return top, top + window
+    bands = []
+    for _ in range(count):
+        top = int(np.argmax(sums))
+        if sums[top] < 0:
+            break
+        bands.append((top, top + window))
+        sums[max(0, top - window + 1):top + window] = -1  # the windows that overlap this band
+    return bands
 
 
 @dataclass

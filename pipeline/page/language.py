@@ -24,12 +24,35 @@ def _detector():
     return LanguageDetectorBuilder.from_languages(*languages).with_low_accuracy_mode().build()
 
 
+def _long_enough(text: str | None) -> bool:
+    return bool(text) and sum(not ch.isspace() for ch in text) >= MIN_CHARS
+
+
 def detect_language(text: str | None) -> str | None:
     """ISO 639-1 code, or None when the text is too short or no language stands out."""
-    if not text or sum(not ch.isspace() for ch in text) < MIN_CHARS:
+    if not _long_enough(text):
         return None
     found = _detector().detect_language_of(text[:5000])
     return found.iso_code_639_1.name.lower() if found is not None else None
+
+
+PLAUSIBLE = 0.1  # lingua's confidence at which a language with an installed pack is read rather than flagged
+
+
+def readable_language(text: str | None, packs: set[str]) -> tuple[str | None, float]:
+    """The text's language to read it with, and lingua's confidence in it (0-1): the most likely
+    one, unless its Tesseract pack is not among `packs` and a language whose pack is has
+    PLAUSIBLE confidence too (a short Swedish cover is told from Norwegian by a few letters).
+    (None, 0.0) for a text too short to tell."""
+    if not _long_enough(text):
+        return None, 0.0
+    guesses = [(v.language.iso_code_639_1.name.lower(), v.value)
+               for v in _detector().compute_language_confidence_values(text[:5000]) if v.value > 0]
+    if not guesses:
+        return None, 0.0
+    if tesseract_pack(guesses[0][0]) not in packs:
+        return next((g for g in guesses[1:] if g[1] >= PLAUSIBLE and tesseract_pack(g[0]) in packs), guesses[0])
+    return guesses[0]
 
 
 AUTO = "auto"
