@@ -52,20 +52,26 @@ def degrade(image: Image.Image, rng: np.random.Generator, severity: float) -> tu
     return page, dpi
 
 
+def scan_page(i: int, max_severity: float = 1.0) -> tuple[Image.Image, int, str]:
+    """The recipe's i-th printed scan: the page, its DPI and its truth."""
+    rng = np.random.default_rng(i)
+    fontsize = float(rng.choice([11, 9, 7]))
+    with tempfile.TemporaryDirectory() as tmp:
+        pdf = Path(tmp) / f"{i}.pdf"
+        truth = write_born_digital_pdf(pdf, [page_text(LANGS[i % 3], i)], fontsize=fontsize)[0]
+        clean = rasterize_pdf(pdf, dpi=300)[0]
+    severity = max_severity * (i % 10) / 9  # an even spread from clean to ruined (at 1.0)
+    page, dpi = degrade(clean, rng, severity)
+    return page, dpi, truth
+
+
 def make(out: Path, pages: int, max_severity: float = 1.0) -> int:
     out.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory() as tmp:
-        for i in range(pages):
-            rng = np.random.default_rng(i)
-            fontsize = float(rng.choice([11, 9, 7]))
-            pdf = Path(tmp) / f"{i}.pdf"
-            truth = write_born_digital_pdf(pdf, [page_text(LANGS[i % 3], i)], fontsize=fontsize)[0]
-            clean = rasterize_pdf(pdf, dpi=300)[0]
-            severity = max_severity * (i % 10) / 9  # an even spread from clean to ruined (at 1.0)
-            page, dpi = degrade(clean, rng, severity)
-            name = f"calib_{i:03d}"
-            page.save(out / f"{name}.png", dpi=(dpi, dpi))
-            (out / f"{name}.gt.txt").write_text(truth, encoding="utf-8")
+    for i in range(pages):
+        page, dpi, truth = scan_page(i, max_severity)
+        name = f"calib_{i:03d}"
+        page.save(out / f"{name}.png", dpi=(dpi, dpi))
+        (out / f"{name}.gt.txt").write_text(truth, encoding="utf-8")
     return pages
 
 

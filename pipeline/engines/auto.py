@@ -28,7 +28,7 @@ from pipeline.engines.tesseract import TesseractEngine, recognition
 from pipeline.page.assembly import Line, Region
 from pipeline.page.documents import RenderSpec
 from pipeline.page.text_size import Component, components, grey_of, ink_mask
-from pipeline.page.scoring import page_score
+from pipeline.page.scoring import WRITING_NOT_READ, page_score
 from pipeline.run.config import EngineConfig
 from pipeline.run.records import Recognition
 
@@ -127,6 +127,20 @@ class _Ink:
     found: list[Component]  # writing-sized ink components outside the lines, in mask pixels
     covered: np.ndarray  # the lines' boxes, at every `step`-th pixel
     step: int
+    total: int  # the page's ink, in mask pixels
+
+    def unread_share(self, boxes: list[list[float]]) -> float:
+        """Share of the page's ink in the found components whose centre lies in none of `boxes`
+        (page pixels): writing that no line of the final reading holds."""
+        if not self.found:
+            return 0.0
+        centres = np.array([((c.left + c.width / 2) * self.step, (c.top + c.height / 2) * self.step) for c in self.found])
+        read = np.zeros(len(self.found), bool)
+        if boxes:
+            b = np.asarray(boxes, dtype=float)
+            read = ((centres[:, None, 0] >= b[None, :, 0]) & (centres[:, None, 0] <= b[None, :, 2])
+                    & (centres[:, None, 1] >= b[None, :, 1]) & (centres[:, None, 1] <= b[None, :, 3])).any(axis=1)
+        return float(sum(c.pixels for c, r in zip(self.found, read) if not r)) / self.total
 
 
 class AutoEngine:
@@ -187,15 +201,15 @@ class AutoEngine:
         found = _text_like(uncovered, lines, step)
         if sum(c.pixels for c in found) / total < self.rules.uncovered_ink:
             return None
-        return _Ink(found, covered, step)
+        return _Ink(found, covered, step, total)
 
-    def _detected_lines(self, page: PageImage, lines: list[Line]) -> list[Region]:
+    def _detected_lines(self, page: PageImage, lines: list[Line]) -> tuple[list[Region], "_Ink | None"]:
         """Regions of the detector's lines where the page has ink outside Tesseract's confident
         lines (a handwritten note it did not see as text, or read poorly), read by the
-        handwriting reader; [] when that ink is a small share of the page's."""
+        handwriting reader, and that ink; [] and None when it is a small share of the page's."""
         outside = self._writing_outside(page, lines, [ln for ln in lines if (ln.confidence or 0.0) >= self.rules.trusted_line])
         if outside is None:
-            return []
+            return [], None
         found, covered, step = outside.found, outside.covered, outside.step
         # the detector looks only where that ink is: its time grows with the pixels it sees
         top, bottom = _rows_around(found, step, 2 * _body(lines), page.pixels.shape[0])
@@ -212,7 +226,7 @@ class AutoEngine:
         new = [ln for r in regions for p in r.paragraphs for ln in p.lines]
         for line, result in zip(new, self.hand.read_lines(_crops(page, new)) if new else []):
             self._take(line, result)
-        return regions
+        return regions, outside
 
     def _replaced(self, line: Line, found: list[list[float]]) -> bool:
         """Whether a detected line reads this Tesseract line's ink: the line lies in it and is not
@@ -237,14 +251,18 @@ class AutoEngine:
         score = page_score(tokens) or 0.0
         # a page with no lines, or read badly: read by the other reader's own page path, unless
         # what Tesseract read badly is a picture (a logo, a stamp), not writing
-        if not lines or (score < self.rules.unreadable_page and self._writing_outside(page, lines, []) is not None):
+        writing = None
+        if not lines or (score < self.rules.unreadable_page and (writing := self._writing_outside(page, lines, [])) is not None):
             other = self.hand.recognize([page])[0]
             if (other.confidence or 0.0) > score:
                 for block in other.blocks:
                     block.engine = self.hand.name
                 other.flags.append(f"read_by_{self.hand.name}")
+                writing = writing or self._writing_outside(page, lines, [])
+                if writing is not None and writing.unread_share([b.bbox for b in other.blocks]) >= self.rules.uncovered_ink:
+                    other.flags.append(WRITING_NOT_READ)
                 return other
-        detected = self._detected_lines(page, lines)
+        detected, outside = self._detected_lines(page, lines)
         found = [ln.bbox for r in detected for p in r.paragraphs for ln in p.lines]
         regions = _without(reading.regions, lambda ln: self._replaced(ln, found))
         body = _body(lines)
@@ -260,4 +278,6 @@ class AutoEngine:
         rec = recognition(regions)
         rec.language = reading.language
         rec.flags.extend(reading.flags)
+        if outside is not None and outside.unread_share([ln.bbox for r in regions for p in r.paragraphs for ln in p.lines]) >= self.rules.uncovered_ink:
+            rec.flags.append(WRITING_NOT_READ)
         return rec

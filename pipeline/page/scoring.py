@@ -17,10 +17,12 @@ import numpy as np
 
 from pipeline.run.records import Token
 
+WRITING_NOT_READ = "writing_not_read"  # engine auto: writing-sized ink in no line of the reading, which no token score shows
 # Flags that send a page to a person whatever its score. Others are informational.
 REVIEW_FLAGS = frozenset(
     {
         "empty",  # ink on the page, no text out
+        WRITING_NOT_READ,
         "downscaled_pixel_cap",
         "repetition",
         "max_new_tokens",
