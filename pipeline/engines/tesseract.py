@@ -158,17 +158,19 @@ class TesseractEngine:
 
     def _probe_pack(self, page: PageImage) -> str:
         """The pack to read a document's first page with: the previous page's, unless the
-        page's densest band, read with it, is in another language with an installed pack. A band
-        whose language lingua is not sure of (a menu's dish names, a cover's title) is read
-        together with the next densest: a second band costs less than a second full reading."""
-        api, text, language = self._api_for(self._last_pack), "", None
+        page's densest band, read with it, is in another language with an installed pack. While
+        lingua is not sure of a language with a pack (a menu's dish names, a cover's title, a band
+        it calls Latin), the next densest band is read too: a second band costs less than a second
+        full reading. The most confident language with a pack wins."""
+        api, text, best, best_confidence = self._api_for(self._last_pack), "", self._last_pack, 0.0
         for band in densest_bands(page.pixels, PROBE_SHARE, PROBE_BANDS):
             text += "\n" + _text_and_tokens(self._read_regions(page, api, band))[0]
             language, confidence = readable_language(text, self._available)
-            if confidence >= PROBE_SURE:
+            if tesseract_pack(language) in self._available and confidence > best_confidence:
+                best, best_confidence = tesseract_pack(language), confidence
+            if best_confidence >= PROBE_SURE:
                 break
-        wanted = tesseract_pack(language)
-        return wanted if wanted in self._available else self._last_pack
+        return best
 
     def _read_auto(self, page: PageImage) -> "PageReading":
         same_document = page.document is not None and page.document == self._last_document
