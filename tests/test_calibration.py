@@ -83,14 +83,3 @@ def test_the_recipe_makes_mixed_and_handwritten_pages_from_training_hands_only(t
     assert not any(held[0] in text for text in written)  # the val hand never enters the fit set
     # a will page: one page's lines, top to bottom (the rows were listed bottom to top)
     assert {p.read_text() for p in wills} == {"\n".join(reversed(texts)) for texts in train.values()}
-
-
-def test_fit_is_sharp_where_the_pages_separate_and_leaves_out_pages_with_no_text():
-    rng = np.random.default_rng(1)
-    rows = [_row(rng.uniform(0.9, 0.98), 800, rng) for _ in range(30)] + [_row(rng.uniform(0.3, 0.7), 800, rng) for _ in range(30)]
-    cers = [0.0] * 30 + [0.4] * 30
-    blank = {"confidence": 1.0, "text": "", "confidence_stats": None}  # a ruined page the ink check called blank
-    cal = fit(rows + [blank] * 5, cers + [1.0] * 5, "tesseract", 0.05, "test")
-    assert (cal.pages, cal.bad_pages) == (60, 30)
-    # a clean page is called good, as 30 of 30 such pages were (a fixed C=1 said about 0.8)
-    assert cal.confidence(_row(0.94, 800, rng)) > 0.95 and cal.confidence(_row(0.6, 800, rng)) < 0.05

@@ -62,7 +62,6 @@ class Calibration:
     fitted_on: str
     pages: int
     bad_pages: int
-    strength: float = 1.0  # the logistic fit's C, chosen by held-out log loss
 
     def prob_bad(self, row: dict) -> float:
         x = (np.asarray(_select(page_features(row), self.features)) - self.mean) / self.scale
@@ -109,45 +108,19 @@ def _select(values: list[float], names: list[str]) -> list[float]:
 
 def fit(rows: list[dict], cers: list[float], engine: str, bad_page_cer: float, fitted_on: str,
         features: list[str] = DEFAULT_FEATURES) -> Calibration:
-    """Logistic regression of (CER > bad_page_cer) on the chosen page features, standardised.
-    Pages with no text read are left out: their confidence is set by a rule (blank 1, empty 0,
-    in pipeline.run.recognize), never by a calibration, and a ruined page the ink check calls
-    blank would teach the fit that a perfect score is a bad page."""
+    """Logistic regression of (CER > bad_page_cer) on the chosen page features, standardised."""
     from sklearn.linear_model import LogisticRegression
 
-    kept = [i for i, r in enumerate(rows) if (r.get("text") or "").strip()]
-    rows, cers = [rows[i] for i in kept], [cers[i] for i in kept]
     x = np.asarray([_select(page_features(r), features) for r in rows], dtype=float)
     y = np.asarray(cers) > bad_page_cer
     if y.all() or not y.any():
         raise ValueError(f"calibration needs both good and bad pages; got {int(y.sum())} bad of {len(y)}")
     mean, scale = x.mean(axis=0), x.std(axis=0)
     scale[scale == 0] = 1.0
-    z = (x - mean) / scale
-    strength = _strength(z, y)
-    model = LogisticRegression(C=strength, max_iter=1000).fit(z, y)
+    model = LogisticRegression(C=1.0, max_iter=1000).fit((x - mean) / scale, y)
     return Calibration(engine=engine, bad_page_cer=bad_page_cer, features=list(features), mean=mean.tolist(),
                        scale=scale.tolist(), coef=model.coef_[0].tolist(), intercept=float(model.intercept_[0]),
-                       fitted_on=fitted_on, pages=len(y), bad_pages=int(y.sum()), strength=strength)
-
-
-STRENGTHS = tuple(float(c) for c in np.logspace(-2, 3, 11))  # inverse regularisation strengths tried
-
-
-def _strength(z: np.ndarray, y: np.ndarray) -> float:
-    """The fit's strength (C) with the best held-out log loss over stratified folds: a fixed
-    strength is too soft where the fit set separates well (clean print got 0.7 from C=1) and
-    too sharp where it does not. C=1 when a class has too few pages to fold."""
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.model_selection import StratifiedKFold, cross_val_score
-
-    folds = min(5, int(y.sum()), int((~y).sum()))
-    if folds < 2:
-        return 1.0
-    split = StratifiedKFold(folds, shuffle=True, random_state=0)
-    losses = {c: cross_val_score(LogisticRegression(C=c, max_iter=1000), z, y, cv=split, scoring="neg_log_loss").mean()
-              for c in STRENGTHS}
-    return max(losses, key=losses.get)
+                       fitted_on=fitted_on, pages=len(y), bad_pages=int(y.sum()))
 
 
 def reliability(confidence: list[float], bad: list[bool], bins: int = 5) -> list[dict]:
