@@ -24,6 +24,7 @@ import os
 import random
 import sys
 import time
+from dataclasses import asdict
 from pathlib import Path
 
 os.environ.setdefault("OMP_THREAD_LIMIT", "1")
@@ -45,7 +46,8 @@ LINES = ROOT.parent / "shared" / "data" / "handwriting_lines" / "testaments_de_p
 def page_row(rec, pixels: np.ndarray, dpi: float) -> dict:
     """The page-row fields a calibration reads."""
     return {"confidence_raw": raw_confidence(rec), "text": rec.text, "dpi": dpi, "height": pixels.shape[0],
-            "width": pixels.shape[1], "confidence_stats": token_stats(rec.tokens).as_dict()}
+            "width": pixels.shape[1], "confidence_stats": token_stats(rec.tokens).as_dict(),
+            "blocks": [asdict(b) for b in rec.blocks]}
 
 
 def covering(blocks, box) -> str | None:
@@ -87,7 +89,7 @@ def main() -> int:
             engine = engine_class(cfg.name).load(cfg)
             fit = Path(args.calibrations or "") / f"{cfg.name}.json"
             # the engine's shipped fit, as a run applies it, or the one given
-            calibration = calibration_for(str(fit) if args.calibrations and fit.exists() else "auto", cfg.name)
+            calibration = calibration_for(str(fit) if args.calibrations and fit.exists() else "auto", cfg)
             confidences, good = [], []
             edits = chars = 0
             routed: dict[str, int] = {}

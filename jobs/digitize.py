@@ -204,7 +204,7 @@ def main(argv: list[str] | None = None) -> int:
     config = build_config(args)
     try:
         engine_class(config.engine.name).preflight(config.engine)
-        calibration_for_run(config.calibration, config.engine.name)
+        calibration_for_run(config.calibration, config.engine)
     except (EngineLoadError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 from jobs import digitize
-from pipeline.quality.calibration import Calibration, default_path, fit
+from pipeline.quality.calibration import DEFAULT_FEATURES, FEATURES, Calibration, default_path, fit
 from pipeline.quality.confidence import calibration_effect
 from pipeline.quality.items import discover_items
 from pipeline.quality.report import write_report
@@ -35,7 +35,7 @@ def _run(files: list[str], out: Path, run_id: str, extra: list[str]) -> dict[tup
     if code not in (0, 2):
         raise SystemExit(f"digitize failed with exit code {code}")
     rows = iter_pages(str(out / "run" / "pages" / f"run_id={run_id}"),
-                      columns=["source_uri", "page", "text", "confidence", "confidence_stats", "status", "flags",
+                      columns=["source_uri", "page", "text", "confidence", "confidence_raw", "confidence_stats", "blocks", "status", "flags",
                                "engine", "model", "width", "height", "dpi"])
     return {(r["source_uri"], r["page"]): r for r in rows}
 
@@ -52,6 +52,8 @@ def main(argv: list[str] | None = None) -> int:
                    help="calibration JSON to report before/after (default: pipeline/quality/calibrations/ENGINE.json if present; 'none' to skip)")
     p.add_argument("--fit-calibration", default=None, metavar="PATH",
                    help="fit a calibration on this labelled folder and write it to PATH (fit data, not evaluation data)")
+    p.add_argument("--features", default=",".join(DEFAULT_FEATURES),
+                   help=f"page signals the fitted calibration uses, comma-separated, from: {', '.join(FEATURES)}")
     a = p.parse_args(argv)
     data, out = Path(a.data).resolve(), Path(a.output).resolve()
     out.mkdir(parents=True, exist_ok=True)
@@ -76,7 +78,8 @@ def main(argv: list[str] | None = None) -> int:
         page_rows.append(row)
         scored.append(score(item, row["text"], row["confidence"], row["status"], row["flags"] or []))
     if a.fit_calibration:
-        fitted = fit(page_rows, [s.cer for s in scored], a.engine, BAD_PAGE_CER, fitted_on=str(data))
+        fitted = fit(page_rows, [s.cer for s in scored], a.engine, BAD_PAGE_CER, fitted_on=str(data),
+                     features=[f.strip() for f in a.features.split(",") if f.strip()])
         fitted.save(a.fit_calibration)
         print(f"evaluate: calibration fitted on {fitted.pages} pages ({fitted.bad_pages} bad) -> {a.fit_calibration}",
               flush=True)

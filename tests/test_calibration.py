@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from pipeline.quality.calibration import Calibration, default_path, fit, page_features, reliability
+from pipeline.quality.calibration import Calibration, default_path, fit, for_run, page_features, reliability, weak_lines
 
 
 def _row(conf: float, chars: int, rng: np.random.Generator) -> dict:
@@ -50,6 +50,24 @@ def test_shipped_tesseract_calibration_loads():
     cal = Calibration.load(default_path("tesseract"))
     assert cal.pages >= 40 and 0 < cal.bad_pages < cal.pages
     assert cal.confidence(_row(0.95, 1500, None)) > cal.confidence(_row(0.4, 1500, None))
+
+
+def test_auto_calibration_reads_the_weakest_lines_and_holds_for_its_own_readers_only():
+    from pipeline.run.config import EngineConfig
+
+    shipped = for_run("auto", EngineConfig(name="auto"))
+    assert shipped is not None and "weak_lines" in shipped.features
+    # a --handwriting-model is another reader than the one the fit saw: the raw score stays
+    assert for_run("auto", EngineConfig(name="auto", handwriting_model="some/trocr-model")) is None
+
+    def line(confidence: float) -> dict:
+        return {"kind": "line", "confidence": confidence}
+
+    clean = {"confidence_raw": 0.9, "text": "x", "blocks": [line(0.9)] * 8}
+    # a typed letter whose three handwritten lines are read poorly: the same page score
+    mixed = {"confidence_raw": 0.9, "text": "x", "blocks": [line(0.97)] * 5 + [line(0.55)] * 3}
+    assert weak_lines(mixed["blocks"]) == 0.55 and weak_lines([]) == 0.0
+    assert shipped.confidence(mixed) < shipped.confidence(clean) - 0.3
 
 
 def test_the_recipe_makes_mixed_and_handwritten_pages_from_training_hands_only(tmp_path):

@@ -6,10 +6,12 @@ held apart from ../shared/data) turns several signals of a page into P(CER > 5 %
 calibrated confidence = 1 - P(bad) and a review threshold of 0.9 reads "send every page with
 more than a 10 % chance of having over 5 % wrong characters".
 
-The shipped fit uses the raw page score alone (Platt scaling: monotone, so the ranking, and its
-AUROC, stay the engine's). A fit on all FEATURES ranked the generated fit set better but did
-far worse on real pages (text density and token counts of generated pages do not transfer;
-docs/accuracy.md), so it is available (`features=FEATURES`) but not the default.
+Tesseract's shipped fit uses the raw page score alone (Platt scaling: monotone, so the ranking,
+and its AUROC, stay the engine's). A fit on all FEATURES ranked the generated fit set better but
+did far worse on real pages (text density and token counts of generated pages do not transfer;
+docs/accuracy.md), so it is available (`features=FEATURES`) but not the default. Engine auto's
+fit adds `weak_lines`, the confidence of a page's weakest lines: a typed letter with poorly read
+handwritten lines has the page score of a clean one (docs/mixed_archives.md).
 """
 
 from __future__ import annotations
@@ -21,9 +23,20 @@ from pathlib import Path
 
 import numpy as np
 
+from pipeline.run.config import EngineConfig
+
 CALIBRATIONS = Path(__file__).with_name("calibrations")
 FEATURES = ["raw_confidence", "token_mean", "token_p10", "low_share", "log_tokens", "log_chars_per_sq_inch",
-            "symbol_share", "short_word_share"]
+            "symbol_share", "short_word_share", "weak_lines"]
+WEAK_SHARE = 5  # weak_lines: the mean confidence of the weakest fifth of a page's lines
+
+
+def weak_lines(blocks: list[dict] | None) -> float:
+    """The mean confidence of the weakest fifth of the page's line blocks (at least one), 0 for a
+    page without any: three handwritten lines under five typed ones pull it down where the page's
+    token score barely moves."""
+    confidences = sorted(b["confidence"] for b in blocks or [] if b.get("kind") == "line" and b.get("confidence") is not None)
+    return float(np.mean(confidences[:max(1, len(confidences) // WEAK_SHARE)])) if confidences else 0.0
 
 
 DEFAULT_FEATURES = ["raw_confidence"]
@@ -47,6 +60,7 @@ def page_features(row: dict) -> list[float]:
         math.log1p(len(visible) / area) if area > 1e-5 else 0.0,
         sum(not ch.isalnum() for ch in visible) / max(1, len(visible)),
         sum(len(w) == 1 for w in words) / max(1, len(words)),
+        weak_lines(row.get("blocks")),
     ]
 
 
@@ -84,14 +98,17 @@ def default_path(engine: str) -> Path:
     return CALIBRATIONS / f"{engine}.json"
 
 
-def for_run(setting: str, engine: str) -> Calibration | None:
+def for_run(setting: str, engine_config: EngineConfig) -> Calibration | None:
     """The calibration a run applies: "auto" is the engine's shipped fit when there is one,
-    "none" is none, anything else a JSON file (a clear error if it is not one for this engine)."""
+    "none" is none, anything else a JSON file (a clear error if it is not one for this engine).
+    A shipped fit holds for the readers it was fitted with: a run of auto that swaps a
+    --handwriting-model in keeps its raw score."""
+    engine = engine_config.name
     if setting == "none":
         return None
     if setting == "auto":
         path = default_path(engine)
-        return Calibration.load(path) if path.exists() else None
+        return Calibration.load(path) if path.exists() and not engine_config.handwriting_model else None
     try:
         calibration = Calibration.load(setting)
     except (OSError, ValueError, TypeError) as exc:

@@ -37,7 +37,7 @@ class Recognize:
     def __init__(self, config: DigitizeConfig):
         self.config = config
         self.engine = engine_class(config.engine.name).load(config.engine, actor_device())
-        self.calibration = calibration_for_run(config.calibration, config.engine.name)
+        self.calibration = calibration_for_run(config.calibration, config.engine)
 
     def __call__(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         return self.finish_rows(rows)
