@@ -65,7 +65,8 @@ def test_routes_text_and_confidence(mixed_run):
         assert row["route"] == "text_layer" and cer(expected, row["text"]) == 0.0
     for page, expected in enumerate(truth["scanned.pdf"], start=1):
         row = by_key[("scanned.pdf", page)]
-        assert row["route"] == "ocr" and row["engine"] == "tesseract"
+        assert row["route"] == "ocr" and row["engine"] == "auto"  # the default engine
+        assert {b["engine"] for b in row["blocks"] if b["kind"] == "line"} == {"tesseract"}  # clean print stays Tesseract's
         assert cer(expected, row["text"]) < 0.02
         assert 0.8 < row["confidence"] <= 1.0 and row["tokens"]
     assert cer(truth["rotated_exif.jpg"][0], by_key[("rotated_exif.jpg", 1)]["text"]) < 0.02
@@ -77,11 +78,10 @@ def test_ocr_confidence_is_the_shipped_calibration_of_the_raw_score(mixed_run, c
     from pipeline.quality.calibration import Calibration, default_path
 
     _, _, _, _, rows = mixed_run
-    calibration = Calibration.load(default_path("tesseract"))
     ocr = [r for r in rows if r["route"] == "ocr" and r["status"] == "ok" and r["text"]]
     assert ocr
-    for r in ocr:
-        assert r["confidence"] == pytest.approx(calibration.confidence(r), abs=1e-6)
+    for r in ocr:  # the run's engine's shipped fit
+        assert r["confidence"] == pytest.approx(Calibration.load(default_path(r["engine"])).confidence(r), abs=1e-6)
         assert r["confidence"] != pytest.approx(r["confidence_raw"], abs=1e-3)
     for r in rows:
         if r["route"] == "text_layer":

@@ -21,7 +21,7 @@ DEFAULT_TESSDATA = "/usr/share/tesseract-ocr/5/tessdata"
 class EngineConfig:
     """What the recognizer actor needs to load and run its engine."""
 
-    name: str = "tesseract"
+    name: str = "auto"  # Tesseract, with the lines it reads poorly and the writing it misses read by a handwriting reader
     model: str | None = None  # hub id or local folder, for model engines
     languages: tuple[str, ...] = ("auto",)  # "auto": found per page (engines/tesseract.py), or Tesseract packs
     tessdata: str = field(default_factory=lambda: os.environ.get("TESSDATA_PREFIX", DEFAULT_TESSDATA))
