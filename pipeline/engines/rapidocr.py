@@ -36,9 +36,10 @@ def _rapidocr():
 @lru_cache(maxsize=1)
 def ppocr():
     """One RapidOCR (PP-OCR detector and recognizer sessions) per process, shared by the engine
-    and the detector segmenter; one onnxruntime thread per actor, as Ray runs an actor per core."""
+    and the detector segmenter; one onnxruntime thread per actor, as Ray runs an actor per core.
+    Its log says errors only: an empty detection is an answer here, not a warning for the user."""
     threads = int(os.environ.get("OMP_THREAD_LIMIT", "1") or 1)
-    return _rapidocr()(params={"Global.log_level": "warning", "EngineConfig.onnxruntime.intra_op_num_threads": threads,
+    return _rapidocr()(params={"Global.log_level": "error", "EngineConfig.onnxruntime.intra_op_num_threads": threads,
                                "EngineConfig.onnxruntime.inter_op_num_threads": 1,
                                "Det.limit_type": "max", "Det.limit_side_len": DETECT_MAX_SIDE})
 
