@@ -7,10 +7,12 @@ truth characters), bag-of-words F1 (order-tolerant), lines found vs truth lines,
 The truth covers the testator's text only (clerks' notes and printed forms are not transcribed),
 so text read there counts as insertions: compare readers with each other, not with zero.
 
-    python bench/bench_handwritten_pages.py [--model FOLDER] [--pages N]
+    python bench/bench_handwritten_pages.py [--model FOLDER] [--pages N] [--kraken-lines FILE]
 
 --model adds the trocr engine with that model (the shipped one if present) on both segmenters.
-Figures go to bench/results/handwritten_pages.json.
+--kraken-lines adds RapidOCR on kraken blla's lines (boxes made by bench/blla_lines.py in a venv
+of its own), read and assembled as the detector's lines are. Figures go to
+bench/results/handwritten_pages.json.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ import numpy as np  # noqa: E402
 from PIL import Image  # noqa: E402
 
 from pipeline.engines import PageImage, engine_class  # noqa: E402
+from pipeline.page.assembly import Line, Paragraph, Region  # noqa: E402
 from pipeline.quality.metrics import bow_f1, char_edits  # noqa: E402
 from pipeline.run.config import EngineConfig  # noqa: E402
 
@@ -47,6 +50,18 @@ def readers(model: Path | None) -> dict[str, EngineConfig]:
     return out
 
 
+class GivenLines:
+    """A segmenter that gives the lines another tool found for the current page, one paragraph,
+    in that tool's reading order."""
+
+    def __init__(self, boxes: dict[str, list[list[float]]]):
+        self.boxes, self.page = boxes, ""
+
+    def segment(self, pixels: np.ndarray, dpi: float) -> tuple[list[Region], int]:
+        lines = [Line(bbox=[float(v) for v in box], tokens=[]) for box in self.boxes[self.page]]
+        return ([Region(kind="text", paragraphs=[Paragraph(lines=lines)])] if lines else []), 0
+
+
 def main() -> int:
     import torch
 
@@ -54,6 +69,7 @@ def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--model", default=str(SHIPPED) if SHIPPED.exists() else None)
     p.add_argument("--pages", type=int, default=None)
+    p.add_argument("--kraken-lines", help="JSON of line boxes per page image, from bench/blla_lines.py")
     p.add_argument("--output", default=str(ROOT / "bench" / "results" / "handwritten_pages.json"))
     args = p.parse_args()
     files = sorted(PAGES.glob("*.jpg"))[: args.pages]
@@ -61,13 +77,21 @@ def main() -> int:
         raise SystemExit(f"no page images in {PAGES}")
     truths = [f.with_suffix(".txt").read_text() for f in files]
     results = {"pages": len(files), "dpi_assumed": DPI, "readers": {}}
-    for name, cfg in readers(Path(args.model) if args.model else None).items():
+    configs = readers(Path(args.model) if args.model else None)
+    kraken = json.loads(Path(args.kraken_lines).read_text()) if args.kraken_lines else None
+    if kraken is not None:
+        configs["rapidocr/kraken_blla"] = EngineConfig(name="rapidocr")
+    for name, cfg in configs.items():
         engine = engine_class(cfg.name).load(cfg)
+        if name.endswith("kraken_blla"):
+            engine.segmenter = GivenLines({f: v["boxes"] for f, v in kraken.items()})
         mode = engine.render_spec(cfg).mode
         edits = chars = 0
         f1s, found, start = [], [], time.perf_counter()
         for file, truth in zip(files, truths):
             pixels = np.asarray(Image.open(file).convert(mode))
+            if isinstance(getattr(engine, "segmenter", None), GivenLines):
+                engine.segmenter.page = file.name
             rec = engine.recognize([PageImage(pixels, DPI)])[0]
             count = char_edits(truth, rec.text)
             edits, chars = edits + count.edits, chars + count.length
@@ -79,6 +103,9 @@ def main() -> int:
             "lines_found": int(sum(found)), "truth_lines": sum(len(t.splitlines()) for t in truths),
             "seconds_per_page": round(seconds / len(files), 2),
         }
+        if name.endswith("kraken_blla"):  # its segmentation ran in its own venv: add its time
+            results["readers"][name]["seconds_per_page"] = round(
+                (seconds + sum(kraken[f.name]["seconds"] for f in files)) / len(files), 2)
         print(name, results["readers"][name], flush=True)
     Path(args.output).parent.mkdir(parents=True, exist_ok=True)
     Path(args.output).write_text(json.dumps(results, indent=2) + "\n")

@@ -19,8 +19,8 @@ pytest.importorskip("rapidocr")
 TRUTH = ["The archive holds letters", "written in the year 1916", "and a register of births"]
 
 
-def _page(lines: list[str], gap: int = 90) -> np.ndarray:
-    page = Image.new("L", (1200, 100 + gap * len(lines)), 250)
+def _page(lines: list[str], gap: int = 90, below: int = 0) -> np.ndarray:
+    page = Image.new("L", (1200, 100 + gap * len(lines) + below), 250)
     for i, text in enumerate(lines):
         page.paste(line_image(text, height=56), (90, 60 + gap * i))
     return np.asarray(page.convert("RGB"))
@@ -81,3 +81,21 @@ def test_a_sliver_line_reads_as_empty_not_an_error():
     results = engine.read_lines([sliver, line_image("still read", height=56).convert("RGB")])
     assert results[0].text == "" and results[0].tokens == []
     assert cer("still read", results[1].text) < 0.2
+
+
+def test_segmenter_blla_reads_the_page_where_kraken_loads_and_is_one_clear_error_where_it_does_not():
+    from pipeline.engines.base import EngineLoadError
+    from pipeline.page.kraken_lines import SegmenterUnavailable, load_blla
+
+    cfg = EngineConfig(name="rapidocr", segmenter="blla")
+    try:
+        load_blla()
+    except SegmenterUnavailable:  # this project's CPU torch: kraken's torchvision does not load
+        with pytest.raises(EngineLoadError, match="--segmenter blla needs kraken"):
+            engine_class("rapidocr").preflight(cfg)
+        return
+    engine = engine_class("rapidocr").load(cfg)
+    # a page, not a strip: blla scales its input to a page's working height, and a strip of
+    # three lines scaled up that far falls apart into letters
+    rec = engine.recognize([PageImage(_page(TRUTH, below=1000), 300)])[0]
+    assert cer("\n".join(TRUTH), rec.text) < 0.08, rec.text

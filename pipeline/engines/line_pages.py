@@ -13,10 +13,11 @@ from typing import ClassVar
 import numpy as np
 from PIL import Image
 
-from pipeline.engines.base import PageImage
+from pipeline.engines.base import EngineLoadError, PageImage
 from pipeline.page.assembly import Line, Region, assemble
 from pipeline.page.scoring import page_score
-from pipeline.page.segment import LineSegmenter
+from pipeline.page.segment import LineSegmenter, segmenter_problem
+from pipeline.run.config import EngineConfig
 from pipeline.run.records import Recognition, Token
 
 
@@ -34,6 +35,13 @@ class _PageWork:
     regions: list[Region]
     skipped: int
     lines: list[Line] = field(default_factory=list)
+
+
+def preflight_segmenter(cfg: EngineConfig) -> None:
+    """One clear error before any page is read when the config's segmenter cannot run here."""
+    problem = segmenter_problem(cfg.segmenter)
+    if problem is not None:
+        raise EngineLoadError(problem)
 
 
 def on_page(token: Token, line_box: list[float]) -> Token:

@@ -17,7 +17,7 @@ import numpy as np
 from PIL import Image
 
 from pipeline.engines.base import EngineLoadError
-from pipeline.engines.line_pages import LinePageEngine, LineResult
+from pipeline.engines.line_pages import LinePageEngine, LineResult, preflight_segmenter
 from pipeline.page.documents import RenderSpec
 from pipeline.page.scoring import span_confidence
 from pipeline.page.segment import line_segmenter
@@ -86,11 +86,12 @@ class RapidOCREngine(LinePageEngine):
 
     @classmethod
     def load(cls, cfg: EngineConfig, device: str = "cpu") -> "RapidOCREngine":
-        return cls(ppocr(), cfg, line_segmenter(cfg.segmenter, cfg.tessdata))
+        return cls(ppocr(), cfg, line_segmenter(cfg.segmenter, cfg.tessdata, device))
 
     @classmethod
     def preflight(cls, cfg: EngineConfig) -> None:
         _rapidocr()
+        preflight_segmenter(cfg)
 
     @staticmethod
     def render_spec(cfg: EngineConfig) -> RenderSpec:

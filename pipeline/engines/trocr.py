@@ -15,7 +15,7 @@ from PIL import Image
 from pipeline.run.config import EngineConfig
 from pipeline.page.documents import RenderSpec
 from pipeline.engines.decoding import GenerationReader
-from pipeline.engines.line_pages import LinePageEngine, LineResult
+from pipeline.engines.line_pages import LinePageEngine, LineResult, preflight_segmenter
 from pipeline.engines.hf import check_model_source, choose_placement, generation_budget, load_pretrained, token_probabilities
 from pipeline.page.scoring import span_confidence
 from pipeline.page.segment import line_segmenter
@@ -38,6 +38,7 @@ class TrOCREngine(LinePageEngine):
     @classmethod
     def preflight(cls, cfg: EngineConfig) -> None:
         check_model_source(cfg.model, cls.name, MODEL_TYPES)
+        preflight_segmenter(cfg)
 
     @classmethod
     def load(cls, cfg: EngineConfig, device: str = "cpu") -> "TrOCREngine":
@@ -46,7 +47,7 @@ class TrOCREngine(LinePageEngine):
         cls.preflight(cfg)
         placement = choose_placement(device, cfg.quantize, cfg.dtype)
         model, processor = load_pretrained(VisionEncoderDecoderModel, TrOCRProcessor, cfg, placement, "TrOCR")
-        return cls(model, processor, cfg, placement, line_segmenter(cfg.segmenter, cfg.tessdata))
+        return cls(model, processor, cfg, placement, line_segmenter(cfg.segmenter, cfg.tessdata, device))
 
     @staticmethod
     def render_spec(cfg: EngineConfig) -> RenderSpec:

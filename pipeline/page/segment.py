@@ -70,10 +70,10 @@ class LineSegmenter:
         return regions, skipped
 
 
-SEGMENTERS = ("tesseract", "detector")
+SEGMENTERS = ("tesseract", "detector", "blla")
 
 
-def line_segmenter(name: str, tessdata: str):
+def line_segmenter(name: str, tessdata: str, device: str = "cpu"):
     """The segmenter a line engine's config names."""
     if name == "tesseract":
         return LineSegmenter(tessdata)
@@ -81,4 +81,20 @@ def line_segmenter(name: str, tessdata: str):
         from pipeline.page.detected_lines import DetectedLineSegmenter
 
         return DetectedLineSegmenter()
+    if name == "blla":
+        from pipeline.page.kraken_lines import KrakenLineSegmenter
+
+        return KrakenLineSegmenter(device)
     raise ValueError(f"unknown segmenter {name!r}; choose one of: {', '.join(SEGMENTERS)}")
+
+
+def segmenter_problem(name: str) -> str | None:
+    """Why the named segmenter cannot run here, or None: for a line engine's preflight."""
+    if name == "blla":
+        from pipeline.page.kraken_lines import SegmenterUnavailable, load_blla
+
+        try:
+            load_blla()
+        except SegmenterUnavailable as exc:
+            return str(exc)
+    return None
