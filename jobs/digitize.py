@@ -46,8 +46,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--handwriting-model", default=None,
                    help="--engine auto: a trocr model (hub id or folder) for handwritten lines (default: RapidOCR)")
     p.add_argument("--segmenter", choices=SEGMENTERS, default=EngineConfig.segmenter,
-                   help="how line engines (trocr, rapidocr) find lines: Tesseract's layout analysis, or PP-OCR's text "
-                        "detector (better on handwriting)")
+                   help="how line engines (trocr, rapidocr) find lines: Tesseract's layout analysis, PP-OCR's text "
+                        "detector (better on handwriting), or kraken's blla (better still; needs kraken installed)")
     p.add_argument("--languages", default=",".join(EngineConfig.languages),
                    help="auto (found per page, read with its pack), or comma-separated Tesseract language codes")
     p.add_argument("--dpi", type=int, default=RenderConfig.dpi)
