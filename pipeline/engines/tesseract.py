@@ -8,10 +8,11 @@ that page turned out to be. The first page of a document is probed first: the ba
 writing is densest (a 24th of the page; the next densest too while lingua is not sure) is read,
 and lingua names its language, so most pages are read once, with the right pack. A page given
 with no document is read with the previous page's language. lingua then names the language of
-the whole reading, and a page in another language with an installed pack is read again with it. When no language stands out or the
-reading is poor, Tesseract's OSD names the script (once per document, on a band of the page),
-and a non-Latin script's pack is tried. A language or script with no installed pack keeps the
-best reading and is flagged `language_pack_missing`.
+the whole reading, and a page in another language with an installed pack is read again with it.
+When no language stands out or the reading is poor, Tesseract's OSD names the script (once per
+document, on a band of the page), and a non-Latin script's pack is tried. A language or script
+with no installed pack keeps the best reading and is flagged `language_pack_missing`, unless a
+language with a pack is plausible too (pipeline/page/language.py: readable_language).
 """
 
 from __future__ import annotations

@@ -7,11 +7,12 @@ calibrated confidence = 1 - P(bad) and a review threshold of 0.9 reads "send eve
 more than a 10 % chance of having over 5 % wrong characters".
 
 Tesseract's shipped fit uses the raw page score alone (Platt scaling: monotone, so the ranking,
-and its AUROC, stay the engine's). A fit on all FEATURES ranked the generated fit set better but
-did far worse on real pages (text density and token counts of generated pages do not transfer;
-docs/accuracy.md), so it is available (`features=FEATURES`) but not the default. Engine auto's
-fit adds `weak_lines`, the confidence of a page's weakest lines: a typed letter with poorly read
-handwritten lines has the page score of a clean one (docs/mixed_archives.md).
+and its AUROC, stay the engine's). A fit on the eight signals before `weak_lines` ranked the
+generated fit set better but did far worse on real pages (text density and token counts of
+generated pages do not transfer; docs/accuracy.md), so it is available (`features=...`) but not
+the default. Engine auto's fit adds `weak_lines`, the confidence of a page's weakest lines: a
+typed letter with poorly read handwritten lines has the page score of a clean one
+(docs/mixed_archives.md).
 """
 
 from __future__ import annotations
