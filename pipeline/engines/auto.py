@@ -45,6 +45,7 @@ class Arbitration:
     uncovered_ink: float = 0.10  # share of the page's ink, text-like and outside trusted lines, that calls the detector
     overlap: float = 0.3  # share of a detected line inside Tesseract's lines that makes it already read
     fragment: float = 0.5  # a Tesseract line narrower than this share of the detected line it lies in is a piece of it
+    unread_writing: float = 0.05  # share of the page's ink, writing-sized and in no line read, that flags the page for review
 
 
 def _top(region: Region) -> float:
@@ -259,7 +260,7 @@ class AutoEngine:
                     block.engine = self.hand.name
                 other.flags.append(f"read_by_{self.hand.name}")
                 writing = writing or self._writing_outside(page, lines, [])
-                if writing is not None and writing.unread_share([b.bbox for b in other.blocks]) >= self.rules.uncovered_ink:
+                if writing is not None and writing.unread_share([b.bbox for b in other.blocks]) >= self.rules.unread_writing:
                     other.flags.append(WRITING_NOT_READ)
                 return other
         detected, outside = self._detected_lines(page, lines)
@@ -278,6 +279,7 @@ class AutoEngine:
         rec = recognition(regions)
         rec.language = reading.language
         rec.flags.extend(reading.flags)
-        if outside is not None and outside.unread_share([ln.bbox for r in regions for p in r.paragraphs for ln in p.lines]) >= self.rules.uncovered_ink:
+        read = [ln.bbox for r in regions for p in r.paragraphs for ln in p.lines if ln.text.strip()]  # a line read as nothing read nothing
+        if outside is not None and outside.unread_share(read) >= self.rules.unread_writing:
             rec.flags.append(WRITING_NOT_READ)
         return rec
