@@ -11,7 +11,8 @@ of a line read as symbols) and join the page in Tesseract's reading order.
 The handwriting reader is RapidOCR's recognizer (weights in the wheel), or the trocr engine with
 `--handwriting-model` (a hub id or folder). The decision is arbitration by line confidence: a
 re-read line keeps the other reading only when it is the more confident one; the thresholds are
-measured in bench/bench_mixed_pages.py.
+measured in bench/bench_mixed_pages.py. Writing-sized ink that no line of the final reading holds
+flags the page `writing_not_read`, for review: no token score shows text nobody read.
 """
 
 from __future__ import annotations
