@@ -85,11 +85,11 @@ def test_a_sliver_line_reads_as_empty_not_an_error():
 
 def test_segmenter_blla_reads_the_page_where_kraken_loads_and_is_one_clear_error_where_it_does_not():
     from pipeline.engines.base import EngineLoadError
-    from pipeline.page.kraken_lines import SegmenterUnavailable, load_blla
+    from pipeline.page.kraken_lines import SegmenterUnavailable, import_kraken
 
     cfg = EngineConfig(name="rapidocr", segmenter="blla")
     try:
-        load_blla()
+        import_kraken()
     except SegmenterUnavailable:  # this project's CPU torch: kraken's torchvision does not load
         with pytest.raises(EngineLoadError, match="--segmenter blla needs kraken"):
             engine_class("rapidocr").preflight(cfg)

@@ -22,16 +22,15 @@ class SegmenterUnavailable(RuntimeError):
     """The segmenter's library cannot be imported here."""
 
 
-def load_blla():
-    """kraken's blla module and its default model, or SegmenterUnavailable saying why."""
+def import_kraken():
+    """kraken's blla and vgsl modules, or SegmenterUnavailable saying why (the preflight's check:
+    importing is what fails, and the model is loaded once, by the actor's segmenter)."""
     try:
-        from importlib import resources
-
         from kraken import blla
         from kraken.lib import vgsl
     except Exception as exc:  # noqa: BLE001 - ImportError, or torchvision's RuntimeError against another torch
         raise SegmenterUnavailable(f"{INSTALL}: {type(exc).__name__}: {exc}") from exc
-    return blla, vgsl.TorchVGSLModel.load_model(resources.files("kraken").joinpath("blla.mlmodel"))
+    return blla, vgsl
 
 
 class KrakenLineSegmenter:
@@ -39,7 +38,10 @@ class KrakenLineSegmenter:
     each boxed by its boundary polygon."""
 
     def __init__(self, device: str = "cpu"):
-        self._blla, self._model = load_blla()
+        from importlib import resources
+
+        self._blla, vgsl = import_kraken()
+        self._model = vgsl.TorchVGSLModel.load_model(resources.files("kraken").joinpath("blla.mlmodel"))
         self.device = device
 
     def segment(self, pixels: np.ndarray, dpi: float) -> tuple[list[Region], int]:

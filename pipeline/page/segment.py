@@ -91,10 +91,10 @@ def line_segmenter(name: str, tessdata: str, device: str = "cpu"):
 def segmenter_problem(name: str) -> str | None:
     """Why the named segmenter cannot run here, or None: for a line engine's preflight."""
     if name == "blla":
-        from pipeline.page.kraken_lines import SegmenterUnavailable, load_blla
+        from pipeline.page.kraken_lines import SegmenterUnavailable, import_kraken
 
         try:
-            load_blla()
+            import_kraken()
         except SegmenterUnavailable as exc:
             return str(exc)
     return None
