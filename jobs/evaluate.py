@@ -35,8 +35,8 @@ def _run(files: list[str], out: Path, run_id: str, extra: list[str]) -> dict[tup
     if code not in (0, 2):
         raise SystemExit(f"digitize failed with exit code {code}")
     rows = iter_pages(str(out / "run" / "pages" / f"run_id={run_id}"),
-                      columns=["source_uri", "page", "text", "confidence", "confidence_raw", "confidence_stats", "blocks", "status", "flags",
-                               "engine", "model", "width", "height", "dpi"])
+                      columns=["source_uri", "page", "text", "confidence", "confidence_raw", "confidence_stats", "blocks",
+                               "status", "flags", "engine", "model", "width", "height", "dpi"])
     return {(r["source_uri"], r["page"]): r for r in rows}
 
 

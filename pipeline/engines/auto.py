@@ -46,7 +46,7 @@ class Arbitration:
     uncovered_ink: float = 0.10  # share of the page's ink, text-like and outside trusted lines, that calls the detector
     overlap: float = 0.3  # share of a detected line inside Tesseract's lines that makes it already read
     fragment: float = 0.5  # a Tesseract line narrower than this share of the detected line it lies in is a piece of it
-    unread_writing: float = 0.05  # share of the page's ink, writing-sized and in no line read, that flags the page for review
+    unread_writing: float = 0.05  # share of the page's ink, writing-sized and in no line read, that flags it for review
 
 
 def _top(region: Region) -> float:
@@ -136,7 +136,7 @@ class _Ink:
         (page pixels): writing that no line of the final reading holds."""
         if not self.found:
             return 0.0
-        centres = np.array([((c.left + c.width / 2) * self.step, (c.top + c.height / 2) * self.step) for c in self.found])
+        centres = self.step * np.array([(c.left + c.width / 2, c.top + c.height / 2) for c in self.found])
         read = np.zeros(len(self.found), bool)
         if boxes:
             b = np.asarray(boxes, dtype=float)
@@ -238,6 +238,11 @@ class AutoEngine:
                    and ((line.confidence or 0.0) < self.rules.trusted_line or width < self.rules.fragment * (box[2] - box[0]))
                    for box in found)
 
+    def _unread(self, writing: "_Ink | None", boxes: list[list[float]]) -> bool:
+        """Whether the page's writing-sized ink that none of the final reading's `boxes` holds is
+        `unread_writing` of its ink or more: the page goes to review."""
+        return writing is not None and writing.unread_share(boxes) >= self.rules.unread_writing
+
     def _take(self, line: Line, result: LineResult) -> None:
         """The handwriting reader's reading becomes the line's."""
         line.given_text = result.text
@@ -260,8 +265,7 @@ class AutoEngine:
                 for block in other.blocks:
                     block.engine = self.hand.name
                 other.flags.append(f"read_by_{self.hand.name}")
-                writing = writing or self._writing_outside(page, lines, [])
-                if writing is not None and writing.unread_share([b.bbox for b in other.blocks]) >= self.rules.unread_writing:
+                if self._unread(writing or self._writing_outside(page, lines, []), [b.bbox for b in other.blocks]):
                     other.flags.append(WRITING_NOT_READ)
                 return other
         detected, outside = self._detected_lines(page, lines)
@@ -280,7 +284,7 @@ class AutoEngine:
         rec = recognition(regions)
         rec.language = reading.language
         rec.flags.extend(reading.flags)
-        read = [ln.bbox for r in regions for p in r.paragraphs for ln in p.lines if ln.text.strip()]  # a line read as nothing read nothing
-        if outside is not None and outside.unread_share(read) >= self.rules.unread_writing:
+        # a line read as nothing read nothing
+        if self._unread(outside, [ln.bbox for r in regions for p in r.paragraphs for ln in p.lines if ln.text.strip()]):
             rec.flags.append(WRITING_NOT_READ)
         return rec
