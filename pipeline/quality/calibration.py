@@ -36,7 +36,8 @@ def weak_lines(blocks: list[dict] | None) -> float:
     """The mean confidence of the weakest fifth of the page's line blocks (at least one), 0 for a
     page without any: three handwritten lines under five typed ones pull it down where the page's
     token score barely moves."""
-    confidences = sorted(b["confidence"] for b in blocks or [] if b.get("kind") == "line" and b.get("confidence") is not None)
+    confidences = sorted(b["confidence"] for b in blocks or []
+                         if b.get("kind") == "line" and b.get("confidence") is not None)
     return float(np.mean(confidences[:max(1, len(confidences) // WEAK_SHARE)])) if confidences else 0.0
 
 
