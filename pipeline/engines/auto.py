@@ -9,9 +9,10 @@ that hold it; those lines replace the Tesseract lines they hold (untrusted ones,
 of a line read as symbols) and join the page in Tesseract's reading order.
 
 The handwriting reader is RapidOCR's recognizer (weights in the wheel), or the trocr engine with
-`--handwriting-model` (a hub id or folder). The decision is arbitration by line confidence: a
-re-read line keeps the other reading only when it is the more confident one; the thresholds are
-measured in bench/bench_mixed_pages.py. Writing-sized ink that no line of the final reading holds
+`--handwriting-model` (a hub id or folder). The decision is arbitration by calibrated line
+confidence: a re-read line keeps the other reading only when it is the more likely to be right
+(pipeline/quality/line_calibration.py; raw scores for a reader without a shipped fit); the
+thresholds are measured in bench/bench_mixed_pages.py and bench/bench_line_arbitration.py. Writing-sized ink that no line of the final reading holds
 flags the page `writing_not_read`, for review: no token score shows text nobody read.
 """
 
@@ -30,6 +31,7 @@ from pipeline.page.assembly import Line, Region
 from pipeline.page.documents import RenderSpec
 from pipeline.page.text_size import Component, components, grey_of, ink_mask
 from pipeline.page.scoring import WRITING_NOT_READ, page_score
+from pipeline.quality.line_calibration import LineCalibration, likelier, shipped
 from pipeline.run.config import EngineConfig
 from pipeline.run.records import Recognition
 
@@ -42,7 +44,7 @@ class Arbitration:
     weak_line: float = 0.60  # Tesseract line confidence under which the line is read again
     trusted_line: float = 0.50  # lines under this do not count as text found (handwriting read as garbage)
     unreadable_page: float = 0.45  # Tesseract page score under which the whole page is read again
-    margin: float = 0.0  # how much more confident the other reading must be to replace a line
+    margin: float = 0.0  # how much likelier to be right the other reading must be to replace a line
     uncovered_ink: float = 0.10  # share of the page's ink, text-like and outside trusted lines, that calls the detector
     overlap: float = 0.3  # share of a detected line inside Tesseract's lines that makes it already read
     fragment: float = 0.5  # a Tesseract line narrower than this share of the detected line it lies in is a piece of it
@@ -148,13 +150,15 @@ class _Ink:
 class AutoEngine:
     name: ClassVar[str] = "auto"
 
-    def __init__(self, printed: TesseractEngine, hand: LinePageEngine, cfg: EngineConfig, rules: Arbitration = Arbitration()):
+    def __init__(self, printed: TesseractEngine, hand: LinePageEngine, cfg: EngineConfig, rules: Arbitration = Arbitration(),
+                 line_calibration: LineCalibration | None = None):
         self.printed, self.hand, self.cfg, self.rules = printed, hand, cfg, rules
+        self.line_calibration = line_calibration
 
     @classmethod
     def load(cls, cfg: EngineConfig, device: str = "cpu") -> "AutoEngine":
         hand, hand_cfg = handwriting_reader(cfg)
-        return cls(TesseractEngine.load(cfg), hand.load(hand_cfg, device), cfg)
+        return cls(TesseractEngine.load(cfg), hand.load(hand_cfg, device), cfg, line_calibration=shipped(cls.name))
 
     @classmethod
     def preflight(cls, cfg: EngineConfig) -> None:
@@ -243,6 +247,24 @@ class AutoEngine:
         `unread_writing` of its ink or more: the page goes to review."""
         return writing is not None and writing.unread_share(boxes) >= self.rules.unread_writing
 
+    def _likelier(self, line: Line, result: LineResult) -> bool:
+        """Whether the handwriting reader's reading of a line is likelier to be right than the
+        line's own: by calibrated line confidence where both readers have a fit, else by raw."""
+        return bool(result.text) and likelier(self.line_calibration, line.engine or "", line.confidence,
+                                              self.hand.name, result.confidence, self.rules.margin)
+
+    def both_readings(self, page: PageImage) -> list[tuple[Line, LineResult]]:
+        """Each line Tesseract reads on the page that the line reader can read, beside that
+        reader's reading of its crop: what the arbitration chooses between
+        (scripts/fit_line_calibration.py fits the line calibration on them)."""
+        reading = self.printed.read_regions(page)
+        lines = [ln for r in reading.regions for p in r.paragraphs for ln in p.lines]
+        body = _body(lines)
+        lines = [ln for ln in lines if _line_shaped(ln, body)]
+        for line in lines:
+            line.engine = self.printed.name
+        return list(zip(lines, self.hand.read_lines(_crops(page, lines)))) if lines else []
+
     def _take(self, line: Line, result: LineResult) -> None:
         """The handwriting reader's reading becomes the line's."""
         line.given_text = result.text
@@ -274,9 +296,9 @@ class AutoEngine:
         body = _body(lines)
         weak = [ln for r in regions for p in r.paragraphs for ln in p.lines
                 if (ln.confidence or 0.0) < self.rules.weak_line and _line_shaped(ln, body)]
-        if weak:  # weak lines the detector did not replace: read again, the more confident reading kept
+        if weak:  # weak lines the detector did not replace: read again, the likelier reading kept
             for line, result in zip(weak, self.hand.read_lines(_crops(page, weak))):
-                if result.text and (result.confidence or 0.0) > (line.confidence or 0.0) + self.rules.margin:
+                if self._likelier(line, result):
                     self._take(line, result)
         for region in detected:  # into Tesseract's reading order (columns kept), by height on the page
             at = next((i for i, r in enumerate(regions) if _top(r) > _top(region)), len(regions))
