@@ -219,12 +219,10 @@ class AutoEngine:
         found, covered, step = outside.found, outside.covered, outside.step
         # the detector looks only where that ink is: its time grows with the pixels it sees
         top, bottom = _rows_around(found, step, 2 * _body(lines), page.pixels.shape[0])
-        detected, _ = self.hand.segmenter.segment(page.pixels[top:bottom], page.dpi)
+        detected, _ = self.hand.segmenter.segment_rows(page.pixels, top, bottom, page.dpi)
         regions = []
         for region in detected:
             for para in region.paragraphs:
-                for ln in para.lines:
-                    ln.bbox = [ln.bbox[0], ln.bbox[1] + top, ln.bbox[2], ln.bbox[3] + top]
                 para.lines = [ln for ln in para.lines if _inside([v / step for v in ln.bbox], covered) < self.rules.overlap]
             region.paragraphs = [p for p in region.paragraphs if p.lines]
             if region.paragraphs:

@@ -18,6 +18,7 @@ from PIL import Image
 
 from pipeline.engines.base import EngineLoadError
 from pipeline.engines.line_pages import LinePageEngine, LineResult, preflight_segmenter
+from pipeline.page.detected_lines import SEEN_MAX_SIDE
 from pipeline.page.documents import RenderSpec
 from pipeline.page.scoring import span_confidence
 from pipeline.page.segment import line_segmenter
@@ -41,6 +42,7 @@ def ppocr():
     threads = int(os.environ.get("OMP_THREAD_LIMIT", "1") or 1)
     return _rapidocr()(params={"Global.log_level": "error", "EngineConfig.onnxruntime.intra_op_num_threads": threads,
                                "EngineConfig.onnxruntime.inter_op_num_threads": 1,
+                               "Global.max_side_len": SEEN_MAX_SIDE,
                                "Det.limit_type": "max", "Det.limit_side_len": DETECT_MAX_SIDE})
 
 

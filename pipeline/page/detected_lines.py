@@ -13,8 +13,13 @@ import statistics
 from dataclasses import dataclass
 
 import numpy as np
+from PIL import Image
 
 from pipeline.page.assembly import Line, Paragraph, Region
+
+# pixels: RapidOCR scales an image down to this longest side before it detects (its
+# Global.max_side_len, set to this in engines/rapidocr.ppocr)
+SEEN_MAX_SIDE = 2000
 
 
 @dataclass(frozen=True)
@@ -74,9 +79,27 @@ class DetectedLineSegmenter:
         self._ocr = ppocr()  # the same sessions the rapidocr engine reads with, loaded once
 
     def segment(self, pixels: np.ndarray, dpi: float) -> tuple[list[Region], int]:
-        rgb = pixels if pixels.ndim == 3 else np.repeat(pixels[:, :, None], 3, axis=2)
+        return self.segment_rows(pixels, 0, pixels.shape[0], dpi)
+
+    def segment_rows(self, pixels: np.ndarray, top: int, bottom: int, dpi: float) -> tuple[list[Region], int]:
+        """The lines in rows top..bottom of a page, in page pixels, detected at the scale the
+        whole page is seen at: a band of a page would otherwise be seen larger than on its page,
+        and the detector cuts handwriting differently there, and worse. The scaling is done here,
+        with smoothing: RapidOCR's plain bilinear resize skips pixels at this scale, and thin
+        strokes with them."""
+        scale = min(1.0, SEEN_MAX_SIDE / max(pixels.shape[:2]))
+        band = pixels[top:bottom]
+        if scale < 1.0:
+            size = (max(1, round(band.shape[1] * scale)), max(1, round(band.shape[0] * scale)))
+            band = np.asarray(Image.fromarray(band).resize(size, Image.Resampling.BILINEAR))
+        rgb = band if band.ndim == 3 else np.repeat(band[:, :, None], 3, axis=2)
         out = self._ocr(rgb, use_det=True, use_cls=False, use_rec=False)
         quads = out.boxes if out.boxes is not None else []
         boxes = [[float(q[:, 0].min()), float(q[:, 1].min()), float(q[:, 0].max()), float(q[:, 1].max())]
                  for q in (np.asarray(q) for q in quads)]
-        return reading_order(boxes, rgb.shape[1], rgb.shape[0])
+        regions, skipped = reading_order(boxes, rgb.shape[1], rgb.shape[0])
+        width, height = float(pixels.shape[1]), float(bottom - top)  # crops stay in the rows it saw
+        for line in (ln for r in regions for p in r.paragraphs for ln in p.lines):
+            x0, y0, x1, y1 = (v / scale for v in line.bbox)
+            line.bbox = [x0, y0 + top, min(width, x1), min(height, y1) + top]
+        return regions, skipped
