@@ -41,6 +41,32 @@ def test_a_printed_page_reads_in_order_with_word_boxes_on_the_page(segmenter):
                              for t in words)
 
 
+def _iou(a: list[float], b: list[float]) -> float:
+    w, h = min(a[2], b[2]) - max(a[0], b[0]), min(a[3], b[3]) - max(a[1], b[1])
+    inter = max(0.0, w) * max(0.0, h)
+    return inter / ((a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter)
+
+
+def test_rows_of_a_large_page_are_cut_as_on_the_whole_page_in_page_pixels():
+    from pipeline.page.detected_lines import SEEN_MAX_SIDE, DetectedLineSegmenter
+
+    page = Image.new("L", (2480, 3508), 250)  # A4 at 300 DPI: seen scaled down
+    assert max(page.size) > SEEN_MAX_SIDE
+    page.paste(line_image(TRUTH[0], height=56), (200, 300))
+    truth = []
+    for i, text in enumerate(TRUTH[1:]):  # the rows a note is in, further down
+        line = line_image(text, height=80)
+        page.paste(line, (260, 1500 + 170 * i))
+        truth.append([260, 1500 + 170 * i, 260 + line.width, 1580 + 170 * i])
+    pixels, segmenter = np.asarray(page), DetectedLineSegmenter()
+    whole = [ln.bbox for r in segmenter.segment(pixels, 300)[0] for p in r.paragraphs for ln in p.lines]
+    rows = [ln.bbox for r in segmenter.segment_rows(pixels, 1400, 1950, 300)[0] for p in r.paragraphs for ln in p.lines]
+    assert len(rows) == 2 and len(whole) == 3
+    assert all(1400 <= b[1] < b[3] <= 1950 and 0 <= b[0] < b[2] <= 2480 for b in rows)  # page pixels, in the rows
+    for box, on_page, text_box in zip(rows, whole[1:], truth):
+        assert _iou(box, on_page) > 0.7 and _iou(box, text_box) > 0.4
+
+
 def test_a_blank_page_gives_no_lines_and_no_error():
     engine = engine_class("rapidocr").load(EngineConfig(name="rapidocr", segmenter="detector"))
     rec = engine.recognize([PageImage(np.full((800, 600, 3), 250, np.uint8), 300)])[0]
