@@ -102,8 +102,10 @@ def summary(pairs: list[LinePair], weak: float, calibration) -> dict:
     chars = max(1, sum(p.length for p in pairs))
     rules = {
         "tesseract_only": lambda p: False,
-        "raw_confidence": lambda p: likelier(None, p.first, p.first_confidence, p.second, p.second_confidence),
-        "calibrated": lambda p: likelier(calibration, p.first, p.first_confidence, p.second, p.second_confidence),
+        "raw_confidence": lambda p: likelier(None, p.first, p.first_text, p.first_confidence,
+                                             p.second, p.second_text, p.second_confidence),
+        "calibrated": lambda p: likelier(calibration, p.first, p.first_text, p.first_confidence,
+                                         p.second, p.second_text, p.second_confidence),
         "oracle": lambda p: p.second_edits < p.first_edits,
     }
     return {"lines": len(pairs), "re_read": sum((p.first_confidence or 0.0) < weak for p in pairs),

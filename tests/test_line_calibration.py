@@ -6,7 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from pipeline.quality.line_calibration import LineCalibration, LinePair, fit_lines, likelier, shipped
+from pipeline.quality.line_calibration import (LineCalibration, LinePair, fit_lines, likelier, likelier_reading,
+                                               reading_right, shipped)
 
 
 def _pairs(n: int = 400, seed: int = 0) -> list[LinePair]:
@@ -30,17 +31,32 @@ def test_the_reading_likelier_right_wins_not_the_higher_raw_score():
     assert fit.p_right("tesseract", 0.6) == pytest.approx(0.8, abs=0.1)
     assert fit.p_right("rapidocr", 0.9) == pytest.approx(0.5, abs=0.12)
     # raw, the second engine's 0.9 beats 0.6; calibrated, the first engine's reading is kept
-    assert likelier(None, "tesseract", 0.6, "rapidocr", 0.9)
-    assert not likelier(fit, "tesseract", 0.6, "rapidocr", 0.9)
-    assert likelier(fit, "tesseract", 0.3, "rapidocr", 0.9)  # a poor Tesseract line still gives way
+    assert likelier(None, "tesseract", "t", 0.6, "rapidocr", "r", 0.9)
+    assert not likelier(fit, "tesseract", "t", 0.6, "rapidocr", "r", 0.9)
+    assert likelier(fit, "tesseract", "t", 0.3, "rapidocr", "r", 0.9)  # a poor Tesseract line still gives way
 
 
 def test_a_reader_without_a_fit_is_compared_by_raw_score(tmp_path):
     fit = fit_lines(_pairs(), fitted_on="test")
     assert fit.p_right("trocr", 0.9) is None
-    assert likelier(fit, "tesseract", 0.6, "trocr", 0.9) and not likelier(fit, "tesseract", 0.6, "trocr", 0.5)
+    assert likelier(fit, "tesseract", "t", 0.6, "trocr", "r", 0.9)
+    assert not likelier(fit, "tesseract", "t", 0.6, "trocr", "r", 0.5)
     fit.save(tmp_path / "lines.json")
     assert LineCalibration.load(tmp_path / "lines.json") == fit
+
+
+def test_a_page_reading_is_judged_by_its_lines_weighted_by_their_characters():
+    fit = fit_lines(_pairs(), fitted_on="test")
+    long_good, short_bad = ("x" * 90, 0.95), ("y" * 10, 0.2)
+    expected = (90 * fit.p_right("tesseract", 0.95) + 10 * fit.p_right("tesseract", 0.2)) / 100
+    assert reading_right(fit, "tesseract", [long_good, short_bad]) == pytest.approx(expected)
+    assert reading_right(fit, "tesseract", [("", 0.9)]) is None  # no text: no chance to weigh
+    # Tesseract's page: mostly a well-read line; the other reading: all lines at raw 0.9, which
+    # the raw page scores (0.4 against 0.9) would prefer
+    assert not likelier_reading(fit, "tesseract", [long_good, short_bad], 0.4, "rapidocr", [("z" * 100, 0.9)], 0.9)
+    assert likelier_reading(None, "tesseract", [long_good, short_bad], 0.4, "rapidocr", [("z" * 100, 0.9)], 0.9)
+    # a page Tesseract found no text on gives way to any reading with text, as by raw score
+    assert likelier_reading(fit, "tesseract", [], 0.0, "rapidocr", [("z" * 10, 0.3)], 0.3)
 
 
 def test_a_fit_needs_right_and_wrong_lines():

@@ -10,10 +10,11 @@ of a line read as symbols) and join the page in Tesseract's reading order.
 
 The handwriting reader is RapidOCR's recognizer (weights in the wheel), or the trocr engine with
 `--handwriting-model` (a hub id or folder). The decision is arbitration by calibrated line
-confidence: a re-read line keeps the other reading only when it is the more likely to be right
-(pipeline/quality/line_calibration.py; raw scores for a reader without a shipped fit); the
-thresholds are measured in bench/bench_mixed_pages.py and bench/bench_line_arbitration.py. Writing-sized ink that no line of the final reading holds
-flags the page `writing_not_read`, for review: no token score shows text nobody read.
+confidence: a re-read line, or a page read again, keeps the other reading only when it is the
+likelier to be right (pipeline/quality/line_calibration.py; raw scores for a reader without a
+shipped fit); the thresholds are measured in bench/bench_mixed_pages.py and
+bench/bench_line_arbitration.py. Writing-sized ink that no line of the final reading holds flags
+the page `writing_not_read`, for review: no token score shows text nobody read.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from pipeline.page.assembly import Line, Region
 from pipeline.page.documents import RenderSpec
 from pipeline.page.text_size import Component, components, grey_of, ink_mask
 from pipeline.page.scoring import WRITING_NOT_READ, page_score
-from pipeline.quality.line_calibration import LineCalibration, likelier, shipped
+from pipeline.quality.line_calibration import LineCalibration, likelier, likelier_reading, shipped
 from pipeline.run.config import EngineConfig
 from pipeline.run.records import Recognition
 
@@ -248,8 +249,15 @@ class AutoEngine:
     def _likelier(self, line: Line, result: LineResult) -> bool:
         """Whether the handwriting reader's reading of a line is likelier to be right than the
         line's own: by calibrated line confidence where both readers have a fit, else by raw."""
-        return bool(result.text) and likelier(self.line_calibration, line.engine or "", line.confidence,
-                                              self.hand.name, result.confidence, self.rules.margin)
+        return bool(result.text) and likelier(self.line_calibration, line.engine or "", line.text, line.confidence,
+                                              self.hand.name, result.text, result.confidence, self.rules.margin)
+
+    def _likelier_page(self, lines: list[Line], score: float, other: Recognition) -> bool:
+        """Whether the handwriting reader's page reading is likelier to be right than Tesseract's
+        (`lines`, raw page `score`): by calibrated line confidence, else by raw score."""
+        return likelier_reading(self.line_calibration, self.printed.name, [(ln.text, ln.confidence) for ln in lines], score,
+                                self.hand.name, [(b.text, b.confidence) for b in other.blocks if b.kind == "line"],
+                                other.confidence)
 
     def both_readings(self, page: PageImage) -> list[tuple[Line, LineResult]]:
         """Each line Tesseract reads on the page that the line reader can read, beside that
@@ -281,7 +289,7 @@ class AutoEngine:
         writing = None
         if not lines or (score < self.rules.unreadable_page and (writing := self._writing_outside(page, lines, [])) is not None):
             other = self.hand.recognize([page])[0]
-            if (other.confidence or 0.0) > score:
+            if self._likelier_page(lines, score, other):
                 for block in other.blocks:
                     block.engine = self.hand.name
                 other.flags.append(f"read_by_{self.hand.name}")

@@ -63,15 +63,35 @@ class LineCalibration:
         return cls(**json.loads(Path(path).read_text()))
 
 
-def likelier(calibration: "LineCalibration | None", engine: str, confidence: float | None, other: str,
-             other_confidence: float | None, margin: float = 0.0) -> bool:
-    """Whether the other engine's reading of a line is likelier to be right than this engine's:
-    by calibrated confidence where both engines have a fit, else by raw confidence."""
-    ours = calibration.p_right(engine, confidence) if calibration else None
-    theirs = calibration.p_right(other, other_confidence) if calibration else None
+def reading_right(calibration: "LineCalibration | None", engine: str, lines: list[tuple[str, float | None]]) -> float | None:
+    """The chance that a character of a reading lies in a right line: its lines' (text,
+    confidence) P(right), weighted by their characters. None without a fit for the engine or
+    without text."""
+    if calibration is None or engine not in calibration.engines:
+        return None
+    weights = [len(text.strip()) for text, _ in lines]
+    if not sum(weights):
+        return None
+    return sum(w * calibration.p_right(engine, c) for w, (_, c) in zip(weights, lines)) / sum(weights)
+
+
+def likelier_reading(calibration: "LineCalibration | None", engine: str, lines: list[tuple[str, float | None]],
+                     raw: float | None, other: str, other_lines: list[tuple[str, float | None]],
+                     other_raw: float | None, margin: float = 0.0) -> bool:
+    """Whether the other engine's reading (of a line, or of a page) is likelier to be right than
+    this engine's: by calibrated line confidence where both engines have a fit and both
+    readings hold text, else by raw confidence."""
+    ours, theirs = reading_right(calibration, engine, lines), reading_right(calibration, other, other_lines)
     if ours is None or theirs is None:
-        ours, theirs = confidence or 0.0, other_confidence or 0.0
+        ours, theirs = raw or 0.0, other_raw or 0.0
     return theirs > ours + margin
+
+
+def likelier(calibration: "LineCalibration | None", engine: str, text: str, confidence: float | None, other: str,
+             other_text: str, other_confidence: float | None, margin: float = 0.0) -> bool:
+    """likelier_reading for one line read by two engines."""
+    return likelier_reading(calibration, engine, [(text, confidence)], confidence,
+                            other, [(other_text, other_confidence)], other_confidence, margin)
 
 
 def shipped_path(engine: str) -> Path:
