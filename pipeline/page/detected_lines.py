@@ -24,10 +24,14 @@ SEEN_MAX_SIDE = 2000
 
 @dataclass(frozen=True)
 class OrderRules:
-    row_overlap: float = 0.5  # share of the smaller height two pieces overlap to be one row
+    # share of the smaller height two pieces overlap to be one row: slanted handwritten lines
+    # overlap their neighbours by half and more
+    row_overlap: float = 0.7
     join_gap: float = 2.5  # line heights: pieces of one row closer than this are one line
     paragraph_gap: float = 1.2  # line heights of empty space that start a new paragraph
-    margin: float = 0.1  # of the line height, added around each crop
+    # of the line height, added around each crop: none, as the detector's boxes are already
+    # grown around their text; more takes in the next line's ascenders, and the reader reads them
+    margin: float = 0.0
     min_size: int = 6  # pixels: smaller boxes are specks
 
 
