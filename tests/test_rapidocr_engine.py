@@ -87,9 +87,12 @@ def test_detected_pieces_read_in_rows_joined_and_split_into_paragraphs():
     paragraphs = regions[0].paragraphs
     assert [len(p.lines) for p in paragraphs] == [3, 1]
     first = paragraphs[0].lines
-    assert first[0].bbox[0] <= 40 and first[0].bbox[2] >= 520  # the two close pieces of row 1, one line
+    assert first[0].bbox[0] < 100 and first[0].bbox[2] > 480  # the two close pieces of row 1, one line
     assert first[1].bbox[2] < 420 and first[2].bbox[0] > 590  # row 2: left piece, then the far right piece
     assert all(ln.bbox[1] >= 0 and ln.bbox[3] <= 600 for p in paragraphs for ln in p.lines)
+    narrow, _ = reading_order([[100, 100, 107, 160]], 1000, 600)  # a tall, narrow piece: shrunk, not inverted
+    x0, y0, x1, y1 = narrow[0].paragraphs[0].lines[0].bbox
+    assert 100 <= x0 < x1 <= 107 and 100 <= y0 < y1 <= 160
 
 
 def test_word_tokens_take_their_characters_confidences_and_positions():

@@ -29,9 +29,10 @@ class OrderRules:
     row_overlap: float = 0.7
     join_gap: float = 2.5  # line heights: pieces of one row closer than this are one line
     paragraph_gap: float = 1.2  # line heights of empty space that start a new paragraph
-    # of the line height, added around each crop: none, as the detector's boxes are already
-    # grown around their text; more takes in the next line's ascenders, and the reader reads them
-    margin: float = 0.0
+    # of the line height, added around each crop; negative: taken off. The detector's boxes are
+    # grown around their text (DB's unclip) and take in the ascenders of the line below, which
+    # the reader then reads
+    margin: float = -0.1
     min_size: int = 6  # pixels: smaller boxes are specks
 
 
@@ -68,7 +69,7 @@ def reading_order(boxes: list[list[float]], width: int, height: int, rules: Orde
             region.paragraphs.append(Paragraph())
         previous_bottom = max(b[3] for b in joined)
         for x0, y0, x1, y1 in joined:
-            pad = rules.margin * (y1 - y0)
+            pad = max(rules.margin * (y1 - y0), -0.25 * min(x1 - x0, y1 - y0))  # a box shrinks, never inverts
             crop = [max(0.0, x0 - pad), max(0.0, y0 - pad), min(float(width), x1 + pad), min(float(height), y1 + pad)]
             region.paragraphs[-1].lines.append(Line(bbox=[float(round(v)) for v in crop], tokens=[]))
     return [region], skipped
