@@ -27,7 +27,7 @@ from PIL import Image
 
 from pipeline.engines.base import PageImage
 from pipeline.engines.line_pages import LinePageEngine, LineResult, on_page
-from pipeline.engines.tesseract import TesseractEngine, recognition
+from pipeline.engines.tesseract import PageReading, TesseractEngine, recognition
 from pipeline.page.assembly import Line, Region
 from pipeline.page.documents import RenderSpec
 from pipeline.page.text_size import Component, components, grey_of, ink_mask
@@ -263,13 +263,18 @@ class AutoEngine:
         """Each line Tesseract reads on the page that the line reader can read, beside that
         reader's reading of its crop: what the arbitration chooses between
         (scripts/fit_line_calibration.py fits the line calibration on them)."""
-        reading = self.printed.read_regions(page)
-        lines = [ln for r in reading.regions for p in r.paragraphs for ln in p.lines]
+        _, lines = self._printed_reading(page)
         body = _body(lines)
         lines = [ln for ln in lines if _line_shaped(ln, body)]
+        return list(zip(lines, self.hand.read_lines(_crops(page, lines)))) if lines else []
+
+    def _printed_reading(self, page: PageImage) -> tuple[PageReading, list[Line]]:
+        """Tesseract's reading of the page and its lines, each marked as Tesseract's."""
+        reading = self.printed.read_regions(page)
+        lines = [ln for r in reading.regions for p in r.paragraphs for ln in p.lines]
         for line in lines:
             line.engine = self.printed.name
-        return list(zip(lines, self.hand.read_lines(_crops(page, lines)))) if lines else []
+        return reading, lines
 
     def _take(self, line: Line, result: LineResult) -> None:
         """The handwriting reader's reading becomes the line's."""
@@ -278,10 +283,7 @@ class AutoEngine:
         line.engine = self.hand.name
 
     def _one(self, page: PageImage) -> Recognition:
-        reading = self.printed.read_regions(page)
-        lines = [ln for r in reading.regions for p in r.paragraphs for ln in p.lines]
-        for line in lines:
-            line.engine = self.printed.name
+        reading, lines = self._printed_reading(page)
         tokens = [t for ln in lines for t in ln.tokens]
         score = page_score(tokens) or 0.0
         # a page with no lines, or read badly: read by the other reader's own page path, unless

@@ -30,8 +30,8 @@ class OrderRules:
     join_gap: float = 2.5  # line heights: pieces of one row closer than this are one line
     paragraph_gap: float = 1.2  # line heights of empty space that start a new paragraph
     # of the line height, added around each crop; negative: taken off. The detector's boxes are
-    # grown around their text (DB's unclip) and take in the ascenders of the line below, which
-    # the reader then reads
+    # grown around their text (DB's unclip) and reach into the lines above and below, whose
+    # strokes the reader then reads
     margin: float = -0.1
     min_size: int = 6  # pixels: smaller boxes are specks
 
