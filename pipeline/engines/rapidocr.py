@@ -34,16 +34,29 @@ def _rapidocr():
     return RapidOCR
 
 
-@lru_cache(maxsize=1)
-def ppocr():
-    """One RapidOCR (PP-OCR detector and recognizer sessions) per process, shared by the engine
-    and the detector segmenter; one onnxruntime thread per actor, as Ray runs an actor per core.
-    Its log says errors only: an empty detection is an answer here, not a warning for the user."""
+@lru_cache(maxsize=2)
+def ppocr(rec_model: str | None = None):
+    """One RapidOCR (PP-OCR detector and recognizer sessions) per process and recognizer, shared
+    by the engine and the detector segmenter; one onnxruntime thread per actor, as Ray runs an
+    actor per core. `rec_model` is a recognizer ONNX file or a folder holding model.onnx
+    (jobs/train_recognizer.py --init-from rapidocr makes one); None is the wheel's own. Its log
+    says errors only: an empty detection is an answer here, not a warning for the user."""
     threads = int(os.environ.get("OMP_THREAD_LIMIT", "1") or 1)
-    return _rapidocr()(params={"Global.log_level": "error", "EngineConfig.onnxruntime.intra_op_num_threads": threads,
-                               "EngineConfig.onnxruntime.inter_op_num_threads": 1,
-                               "Global.max_side_len": SEEN_MAX_SIDE,
-                               "Det.limit_type": "max", "Det.limit_side_len": DETECT_MAX_SIDE})
+    params = {"Global.log_level": "error", "EngineConfig.onnxruntime.intra_op_num_threads": threads,
+              "EngineConfig.onnxruntime.inter_op_num_threads": 1,
+              "Global.max_side_len": SEEN_MAX_SIDE,
+              "Det.limit_type": "max", "Det.limit_side_len": DETECT_MAX_SIDE}
+    if rec_model:
+        params["Rec.model_path"] = recognizer_file(rec_model)
+    return _rapidocr()(params=params)
+
+
+def recognizer_file(rec_model: str) -> str:
+    """The ONNX file a --rapidocr-model names; a clear error where there is none."""
+    path = rec_model if rec_model.endswith(".onnx") else os.path.join(rec_model, "model.onnx")
+    if not os.path.isfile(path):
+        raise EngineLoadError(f"--rapidocr-model {rec_model!r}: no recognizer at {path}")
+    return path
 
 
 # pixels: the detector sees a larger image scaled down to this longest side, a smaller one as it is.
@@ -88,11 +101,14 @@ class RapidOCREngine(LinePageEngine):
 
     @classmethod
     def load(cls, cfg: EngineConfig, device: str = "cpu") -> "RapidOCREngine":
-        return cls(ppocr(), cfg, line_segmenter(cfg.segmenter, cfg.tessdata, device))
+        return cls(ppocr(cfg.rapidocr_model), cfg,
+                   line_segmenter(cfg.segmenter, cfg.tessdata, device, cfg.rapidocr_model))
 
     @classmethod
     def preflight(cls, cfg: EngineConfig) -> None:
         _rapidocr()
+        if cfg.rapidocr_model:
+            recognizer_file(cfg.rapidocr_model)
         preflight_segmenter(cfg)
 
     @staticmethod
@@ -113,7 +129,8 @@ class RapidOCREngine(LinePageEngine):
 
     @property
     def model_id(self) -> str:
-        return f"rapidocr-{_version()}:PP-OCR-rec"
+        tuned = os.path.basename(os.path.normpath(self.cfg.rapidocr_model)) if self.cfg.rapidocr_model else "PP-OCR-rec"
+        return f"rapidocr-{_version()}:{tuned}"
 
     def read_lines(self, crops: list[Image.Image]) -> list[LineResult]:
         results = []

@@ -78,10 +78,10 @@ def reading_order(boxes: list[list[float]], width: int, height: int, rules: Orde
 class DetectedLineSegmenter:
     """PP-OCR's text detector, one per actor; the same interface as page.segment.LineSegmenter."""
 
-    def __init__(self) -> None:
+    def __init__(self, rapidocr_model: str | None = None) -> None:
         from pipeline.engines.rapidocr import ppocr
 
-        self._ocr = ppocr()  # the same sessions the rapidocr engine reads with, loaded once
+        self._ocr = ppocr(rapidocr_model)  # the same sessions the rapidocr engine reads with, loaded once
 
     def segment(self, pixels: np.ndarray, dpi: float) -> tuple[list[Region], int]:
         return self.segment_rows(pixels, 0, pixels.shape[0], dpi)

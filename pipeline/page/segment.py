@@ -73,14 +73,15 @@ class LineSegmenter:
 SEGMENTERS = ("tesseract", "detector", "blla")
 
 
-def line_segmenter(name: str, tessdata: str, device: str = "cpu"):
-    """The segmenter a line engine's config names."""
+def line_segmenter(name: str, tessdata: str, device: str = "cpu", rapidocr_model: str | None = None):
+    """The segmenter a line engine's config names (the detector shares the RapidOCR sessions of
+    the engine's `rapidocr_model`)."""
     if name == "tesseract":
         return LineSegmenter(tessdata)
     if name == "detector":
         from pipeline.page.detected_lines import DetectedLineSegmenter
 
-        return DetectedLineSegmenter()
+        return DetectedLineSegmenter(rapidocr_model)
     if name == "blla":
         from pipeline.page.kraken_lines import KrakenLineSegmenter
 

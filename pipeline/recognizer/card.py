@@ -43,7 +43,15 @@ def plot_curve(output: str) -> str | None:
     return path
 
 
-def write_card(output: str, run: dict, notes: str = "") -> str:
+TROCR_USE = ["    digitize --engine trocr --model THIS_FOLDER --input SCANS --output OUT", "",
+             "or with transformers alone:", "",
+             "    processor = AutoProcessor.from_pretrained(THIS_FOLDER)",
+             "    model = VisionEncoderDecoderModel.from_pretrained(THIS_FOLDER)",
+             "    ids = model.generate(**processor(images=line_image, return_tensors='pt'))",
+             "    text = processor.batch_decode(ids, skip_special_tokens=True)[0]"]
+
+
+def write_card(output: str, run: dict, notes: str = "", use: list[str] = TROCR_USE) -> str:
     """README.md of the model folder. `run` holds the command, the data counts and the skips;
     the validation history comes from the log, so every leg appears."""
     records = read_log(output)
@@ -71,12 +79,7 @@ def write_card(output: str, run: dict, notes: str = "") -> str:
                   "the weights in this folder are that step's.", ""]
     if os.path.exists(os.path.join(output, "learning_curve.png")):
         lines += ["![learning curve](learning_curve.png)", ""]
-    lines += ["## Use", "", "    digitize --engine trocr --model THIS_FOLDER --input SCANS --output OUT", "",
-              "or with transformers alone:", "",
-              "    processor = AutoProcessor.from_pretrained(THIS_FOLDER)",
-              "    model = VisionEncoderDecoderModel.from_pretrained(THIS_FOLDER)",
-              "    ids = model.generate(**processor(images=line_image, return_tensors='pt'))",
-              "    text = processor.batch_decode(ids, skip_special_tokens=True)[0]", ""]
+    lines += ["## Use", "", *use, ""]
     path = os.path.join(output, "README.md")
     Path(path).write_text("\n".join(lines), encoding="utf-8")
     return path

@@ -12,7 +12,7 @@ from pipeline.recognizer.sources.gold import read_gold
 from pipeline.recognizer.sources.line_folders import read_line_folder
 from pipeline.recognizer.sources.synthetic import synthetic_texts
 from pipeline.recognizer.sources.xml_pages import read_layout_folder
-from pipeline.recognizer.tokenizer import missing_chars, normalize_text
+from pipeline.recognizer.tokenizer import coverage, missing_chars, normalize_text
 
 
 class TrainDataError(ValueError):
@@ -90,3 +90,14 @@ def check_texts(refs: list[LineRef], tokenizer, skipped: Skipped) -> list[LineRe
         else:
             kept.append(dict(ref, text=text))
     return kept
+
+
+def require_coverage(tokenizer, texts: list[str], cfg: TrainConfig) -> None:
+    """Refuse a starting model (--init-from) that can write too little of the training text:
+    one clear error before training, not a run that learns nothing."""
+    cover = coverage(tokenizer, texts)
+    if cover.share < cfg.min_coverage:
+        shown = "".join(ch for ch, _ in cover.missing.most_common(30))
+        raise TrainDataError(
+            f"{cfg.init_from} can write only {cover.share:.0%} of the training characters (missing: {shown!r}); "
+            "train a new model (--preset small) or start from a model for this script")

@@ -10,9 +10,11 @@ import sys
 import time
 
 from pipeline.recognizer.architecture import PRESETS, build_model, build_processor, set_generation_defaults
-from pipeline.recognizer.card import plot_curve, write_card
+from pipeline.recognizer.card import TROCR_USE, plot_curve, write_card
 from pipeline.recognizer.config import TrainConfig
-from pipeline.recognizer.data import Gathered, TrainDataError, check_texts, gather
+from pipeline.recognizer.data import Gathered, TrainDataError, check_texts, gather, require_coverage
+from pipeline.recognizer.ppocr.model import is_ppocr
+from pipeline.recognizer.ppocr.start import ppocr_start
 from pipeline.recognizer.stream import StreamPlan, build_stream, weighted
 from pipeline.recognizer.sources.synthetic import font_text_pool
 from pipeline.recognizer.tokenizer import build_char_tokenizer, coverage
@@ -37,12 +39,7 @@ def starting_model(cfg: TrainConfig, gathered: Gathered):
             model = VisionEncoderDecoderModel.from_pretrained(cfg.init_from)
         except Exception as exc:
             raise TrainDataError(f"cannot load --init-from {cfg.init_from!r}: {exc}") from exc
-        cover = coverage(processor.tokenizer, texts)
-        if cover.share < cfg.min_coverage:
-            shown = "".join(ch for ch, _ in cover.missing.most_common(30))
-            raise TrainDataError(
-                f"the tokenizer of {cfg.init_from} can write only {cover.share:.0%} of the training characters "
-                f"(missing: {shown!r}); train a new model (--preset small) or start from a model for this script")
+        require_coverage(processor.tokenizer, texts, cfg)
         set_generation_defaults(model, processor.tokenizer)
         return model, processor
     if cfg.preset not in PRESETS:
@@ -50,6 +47,20 @@ def starting_model(cfg: TrainConfig, gathered: Gathered):
     tokenizer = build_char_tokenizer(texts + font_text_pool([]), extra=_extra_alphabet())
     preset = PRESETS[cfg.preset]
     return build_model(preset, tokenizer), build_processor(preset, tokenizer)
+
+
+def _transformers_start(cfg: TrainConfig, gathered: Gathered, start: str):
+    """(tokenizer, image processor) of the transformers model training starts from, saved in
+    `start`; a resumed run keeps the one it started with."""
+    if os.path.isdir(start):
+        from transformers import TrOCRProcessor
+
+        processor = TrOCRProcessor.from_pretrained(start)
+    else:
+        model, processor = starting_model(cfg, gathered)
+        model.save_pretrained(start, safe_serialization=True)
+        processor.save_pretrained(start)
+    return processor.tokenizer, processor.image_processor
 
 
 def _announce(text: str) -> None:
@@ -67,15 +78,11 @@ def run(cfg: TrainConfig, command: list[str] | None = None, card_notes: str = ""
     os.makedirs(cfg.output, exist_ok=True)
     gathered = gather(cfg)
     start = os.path.join(cfg.output, START_FOLDER)
-    if os.path.isdir(start):  # a resumed run keeps the tokenizer it started with
-        from transformers import TrOCRProcessor
-
-        processor = TrOCRProcessor.from_pretrained(start)
+    if is_ppocr(cfg.init_from):
+        tokenizer, image_processor, loop, use = ppocr_start(cfg, gathered, start)
     else:
-        model, processor = starting_model(cfg, gathered)
-        model.save_pretrained(start, safe_serialization=True)
-        processor.save_pretrained(start)
-    tokenizer = processor.tokenizer
+        tokenizer, image_processor = _transformers_start(cfg, gathered, start)
+        loop, use = train_loop, TROCR_USE
     cover = coverage(tokenizer, gathered.train_texts())
     if cover.missing:
         listed = ", ".join(f"{ch!r} x{n}" for ch, n in cover.missing.most_common())
@@ -105,14 +112,13 @@ def run(cfg: TrainConfig, command: list[str] | None = None, card_notes: str = ""
     for reason, entry in summary["skipped"].items():
         _announce(f"left out: {entry['count']} x {reason} (e.g. {entry['examples'][0]})")
 
-    image_processor = processor.image_processor
     datasets = {"train": build_stream(plan, image_processor, train=True, seed=cfg.seed, batch_size=cfg.batch_size),
                 "val": build_stream(StreamPlan(refs=val), image_processor, train=False, batch_size=32).materialize()}
     storage = cfg.checkpoints or os.path.abspath(os.path.join(cfg.output, "checkpoints"))
     use_gpu = cfg.gpus > 0
     threads = cfg.worker_threads()
     trainer = TorchTrainer(
-        train_loop,
+        loop,
         train_loop_config={"cfg": cfg.as_dict()},
         scaling_config=ScalingConfig(num_workers=cfg.gpus if use_gpu else cfg.workers, use_gpu=use_gpu,
                                      resources_per_worker={"CPU": cfg.cpus_per_worker, **({"GPU": 1} if use_gpu else {})}),
@@ -138,7 +144,7 @@ def run(cfg: TrainConfig, command: list[str] | None = None, card_notes: str = ""
     with open(os.path.join(cfg.output, "run.json"), "w", encoding="utf-8") as handle:
         json.dump(summary, handle, indent=1, ensure_ascii=False)
     plot_curve(cfg.output)
-    write_card(cfg.output, summary, card_notes)
+    write_card(cfg.output, summary, card_notes, use)
     return summary
 
 

@@ -36,6 +36,7 @@ class EngineConfig:
     # text detector (pipeline/page/detected_lines.py)
     segmenter: str = "tesseract"
     handwriting_model: str | None = None  # --engine auto's handwriting reader: a trocr model (default RapidOCR)
+    rapidocr_model: str | None = None  # RapidOCR's recognizer: an ONNX file or folder (None: the wheel's own)
 
 
 @dataclass(frozen=True)
