@@ -13,6 +13,7 @@ MODEL then loads with `digitize --engine trocr --model MODEL` and with transform
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from jobs.digitize import init_ray  # importing it sets the loopback default for a local Ray
@@ -73,7 +74,8 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
                + [_spec("gold", v) for v in args.gold] + [_spec("synthetic", v) for v in args.synthetic])
     val = [_spec("lines", v) for v in args.val_lines] + [_spec("xml", v) for v in args.val_xml]
     return TrainConfig(
-        output=args.output, sources=sources, val_sources=val, val_share=args.val_share, font_lines=args.font_lines,
+        # absolute: Ray Train's workers run in folders of their own
+        output=os.path.abspath(args.output), sources=sources, val_sources=val, val_share=args.val_share, font_lines=args.font_lines,
         init_from=args.init_from, preset=args.preset, steps=args.steps, max_minutes=args.max_minutes,
         batch_size=args.batch_size, learning_rate=args.learning_rate, warmup_steps=args.warmup_steps,
         ctc_weight=args.ctc_weight, eval_every=args.eval_every, patience=args.patience, max_val_lines=args.max_val_lines,
