@@ -8,6 +8,11 @@
 3. the IAM lines and paragraphs of ../shared/data (research use: evaluation only), English.
 
     python bench/bench_recognizer.py [--model models/handwriting-lines] [--data ../shared/data]
+    python bench/bench_recognizer.py --model models/ppocr-testaments   # a tuned PP-OCR recognizer
+
+A --model that is a PP-OCR recognizer (train_recognizer --init-from rapidocr) is read as RapidOCR
+reads (plain calls on the crops; pages with RapidOCR's own detector for IAM paragraphs), and its
+speed is the recognizer alone against the rapidocr engine's line path.
 
 Figures go to bench/results/recognizer.json (another --model: its own file).
 """
@@ -26,6 +31,7 @@ sys.path.insert(0, str(ROOT))
 import numpy as np  # noqa: E402
 from PIL import Image  # noqa: E402
 
+from pipeline.recognizer.ppocr.model import is_ppocr  # noqa: E402
 from pipeline.recognizer.reading import score  # noqa: E402
 
 SHIPPED = ROOT / "models" / "handwriting-lines"
@@ -64,11 +70,24 @@ def engine_pages(model_dir: Path, images: list[Image.Image]) -> list[str]:
     return [engine.recognize([PageImage(np.asarray(i.convert("RGB")), 300)])[0].text for i in images]
 
 
-def rapidocr_pages(images: list[Image.Image]) -> list[str]:
-    from rapidocr import RapidOCR
-
-    engine = RapidOCR()
+def rapidocr_pages(images: list[Image.Image], engine=None) -> list[str]:
+    engine = engine or rapidocr()
     return ["\n".join(engine(np.asarray(i.convert("RGB"))).txts or []) for i in images]
+
+
+class TunedRapidOCR:
+    """A PP-OCR recognizer tuned by train_recognizer --init-from rapidocr, read as RapidOCR reads."""
+
+    def __init__(self, folder: Path, threads: int | None = None):
+        from pipeline.engines.rapidocr import recognizer_file
+
+        self.engine = rapidocr(recognizer_file(str(folder)), threads)
+
+    def read(self, images: list[Image.Image]) -> list[str]:
+        return rapidocr_lines(images, self.engine)
+
+    def pages(self, images: list[Image.Image]) -> list[str]:
+        return rapidocr_pages(images, self.engine)
 
 
 class Model:
@@ -109,10 +128,17 @@ def tesseract_lines(images: list[Image.Image], lang: str, whole_page: bool = Fal
         return out
 
 
-def rapidocr_lines(images: list[Image.Image]) -> list[str]:
+def rapidocr(rec_model: str | None = None, threads: int | None = None):
     from rapidocr import RapidOCR
 
-    engine = RapidOCR()
+    params = {"Rec.model_path": rec_model} if rec_model else {}
+    if threads:
+        params["EngineConfig.onnxruntime.intra_op_num_threads"] = threads
+    return RapidOCR(params=params)
+
+
+def rapidocr_lines(images: list[Image.Image], engine=None) -> list[str]:
+    engine = engine or rapidocr()
     out = []
     for image in images:
         result = engine(np.asarray(image.convert("RGB")), use_det=False, use_cls=False, use_rec=True)
@@ -139,13 +165,19 @@ def speed(model_dir: Path, images: list[Image.Image]) -> dict:
     from pipeline.engines.trocr import TrOCREngine
     from pipeline.run.config import EngineConfig
 
-    alone = Model(model_dir, threads=1)
+    if is_ppocr(str(model_dir)):
+        from pipeline.engines.rapidocr import RapidOCREngine
+
+        alone = TunedRapidOCR(model_dir, threads=1)
+        engine = RapidOCREngine.load(EngineConfig(name="rapidocr", rapidocr_model=str(model_dir)))
+    else:
+        import torch
+
+        alone = Model(model_dir, threads=1)
+        engine = TrOCREngine.load(EngineConfig(name="trocr", model=str(model_dir), dtype="float32", batch_size=16))
+        torch.set_num_threads(1)
     alone.read(images[:8])  # warm-up
     _, model_s = timed(alone.read, images)
-    engine = TrOCREngine.load(EngineConfig(name="trocr", model=str(model_dir), dtype="float32", batch_size=16))
-    import torch
-
-    torch.set_num_threads(1)
     engine.read_lines([i.convert("RGB") for i in images[:8]])
     _, engine_s = timed(engine.read_lines, [i.convert("RGB") for i in images])
     return {"lines": len(images), "model_alone_lines_per_s_per_core": round(len(images) / model_s, 2),
@@ -162,7 +194,8 @@ def main(argv: list[str] | None = None) -> int:
     lines = val_lines(data)
     images, refs, docs = [x[0] for x in lines], [x[1] for x in lines], [x[2] for x in lines]
     results: dict = {"val_lines": len(lines), "val_wills": len(set(docs)), "engines": {}}
-    model = Model(model_dir)
+    tuned_ppocr = is_ppocr(str(model_dir))
+    model = TunedRapidOCR(model_dir) if tuned_ppocr else Model(model_dir)
     for name, fn in [("model", model.read), ("tesseract_fra", lambda im: tesseract_lines(im, "fra")), ("rapidocr", rapidocr_lines)]:
         hyps, seconds = timed(fn, images)
         s = score(refs, hyps)
@@ -176,7 +209,7 @@ def main(argv: list[str] | None = None) -> int:
     if english:
         lines_ = [x for x in english if x[2] == "line"]
         paras = [x for x in english if x[2] == "paragraph"]
-        readers = {"model": (model.read, lambda im: engine_pages(model_dir, im)),
+        readers = {"model": (model.read, model.pages if tuned_ppocr else lambda im: engine_pages(model_dir, im)),
                    "tesseract_eng": (lambda im: tesseract_lines(im, "eng"), lambda im: tesseract_lines(im, "eng", whole_page=True)),
                    "rapidocr": (rapidocr_lines, rapidocr_pages)}
         results["iam"] = {"lines": len(lines_), "paragraphs": len(paras)}

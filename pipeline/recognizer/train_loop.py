@@ -9,8 +9,6 @@ import math
 import os
 import shutil
 import tempfile
-import time
-from collections import Counter
 
 import numpy as np
 
@@ -19,9 +17,9 @@ from pipeline.recognizer.architecture import encoder_grid
 from pipeline.recognizer.config import TrainConfig
 from pipeline.recognizer.reading import read_pixels, score
 from pipeline.recognizer.tokenizer import normalize_text
+from pipeline.recognizer.training_run import TrainingRun
 
 START_FOLDER = ".start"  # the model training starts from (random, or --init-from), made by the driver
-LOG_EVERY = 50
 
 
 def learning_rate_factor(step: int, warmup: int, total: int) -> float:
@@ -153,7 +151,6 @@ def train_loop(loop_config: dict) -> None:
     torch.manual_seed(cfg.seed + rank)
 
     checkpoint = ray.train.get_checkpoint()
-    state: dict = {"step": 0, "epoch": 0, "best": None, "bad_evals": 0, "history": [], "skipped": {}}
     start = os.path.join(cfg.output, START_FOLDER)
     ckpt_dir = checkpoint.to_directory() if checkpoint else None
     source = os.path.join(ckpt_dir, "model") if ckpt_dir else start
@@ -169,6 +166,7 @@ def train_loop(loop_config: dict) -> None:
     optimizer = torch.optim.AdamW(trainee.parameters(), lr=cfg.learning_rate, weight_decay=cfg.weight_decay)
     scheduler = torch.optim.lr_scheduler.LambdaLR(
         optimizer, lambda s: learning_rate_factor(s, cfg.warmup_steps, cfg.steps))
+    state = None
     if ckpt_dir:
         saved = torch.load(os.path.join(ckpt_dir, "state.pt"), map_location="cpu", weights_only=False)
         if ctc is not None and saved.get("ctc") is not None:
@@ -182,106 +180,34 @@ def train_loop(loop_config: dict) -> None:
     core = trainee.module if hasattr(trainee, "module") else trainee
     model = core.model
     model.train()
-
+    run = TrainingRun(cfg, rank, world, state)
     train_shard = ray.train.get_dataset_shard("train")
     val_shard = ray.train.get_dataset_shard("val")
     limit = generation_budget(model, 1 << 30)  # tokens + EOS a label may hold
-    leg_start = time.monotonic()
-    skipped: Counter = Counter(state.get("skipped", {}))
-    first_pass = not state["skipped"]
-    log_path = os.path.join(cfg.output, "train_log.jsonl")
 
-    def log(record: dict) -> None:
-        if rank == 0:
-            with open(log_path, "a", encoding="utf-8") as handle:
-                handle.write(json.dumps(record) + "\n")
+    def write_checkpoint(folder: str) -> None:
+        _save_model(model, processor, os.path.join(folder, "model"))
+        torch.save({"optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
+                    "ctc": core.ctc.state_dict() if core.ctc is not None else None, "state": run.state},
+                   os.path.join(folder, "state.pt"))
 
-    def evaluate_and_report() -> bool:
-        """Validate, checkpoint, export the best; True when training should stop."""
-        val_cer = None
-        if rank == 0:
-            val_cer, lines, examples = _validate(model, tokenizer, val_shard, device, cfg)
-            record = {"step": state["step"], "epoch": state["epoch"], "val_cer": val_cer, "val_lines": lines,
-                      "train_loss": state.get("recent_loss"), "minutes": round((time.monotonic() - leg_start) / 60, 2),
-                      "examples": examples[:4]}
-            improved = state["best"] is None or val_cer < state["best"]
-            if improved:
-                state["best"], state["bad_evals"] = val_cer, 0
-                _export_best(model, processor, cfg.output, {k: record[k] for k in ("step", "epoch", "val_cer", "val_lines")})
-            else:
-                state["bad_evals"] += 1
-            state["history"].append({k: record[k] for k in ("step", "epoch", "val_cer", "train_loss")})
-            log({"event": "validation", **record})
-            print(f"[train] step {state['step']}: validation CER {val_cer:.4f} on {lines} lines"
-                  f"{' (best so far)' if improved else ''}", flush=True)
-        stop = torch.tensor([1.0 if rank == 0 and state["bad_evals"] >= cfg.patience else 0.0])
-        if world > 1:
-            torch.distributed.broadcast(stop, src=0)
-        with tempfile.TemporaryDirectory() as folder:
-            checkpoint_out = None
-            if rank == 0:
-                _save_model(model, processor, os.path.join(folder, "model"))
-                state["skipped"] = dict(skipped)
-                torch.save({"optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
-                            "ctc": core.ctc.state_dict() if core.ctc is not None else None, "state": state},
-                           os.path.join(folder, "state.pt"))
-                checkpoint_out = ray.train.Checkpoint.from_directory(folder)
-            metrics = {"step": state["step"], "val_cer": val_cer if val_cer is not None else float("nan"),
-                       "best_val_cer": state["best"] if state["best"] is not None else float("nan")}
-            ray.train.report(metrics, checkpoint=checkpoint_out)
-        if stop.item() and rank == 0:
-            print(f"[train] stopping early: no better validation CER in {cfg.patience} evaluations", flush=True)
-        return bool(stop.item())
+    def evaluate() -> bool:
+        return run.evaluate_and_report(lambda: _validate(model, tokenizer, val_shard, device, cfg),
+                                       lambda metrics: _export_best(model, processor, cfg.output, metrics),
+                                       write_checkpoint)
 
-    if state["step"] == 0 and cfg.init_from and not ckpt_dir:
-        evaluate_and_report()  # where fine-tuning starts from
+    def step(batch: dict):
+        good = [i for i, s in enumerate(batch["skip"]) if not s]
+        labels, ctc_targets, ctc_lengths, reasons = _labels(tokenizer, [str(batch["text"][i]) for i in good], limit)
+        if labels is None:
+            return None
+        keep = [good[i] for i, r in enumerate(reasons) if not r]
+        pixels = _pixels(batch["pixels"][keep], device)
+        loss, ctc_loss = trainee(pixels, labels.to(device), ctc_targets.to(device), ctc_lengths.to(device))
+        if ctc_loss is None:
+            return loss, {}, len(keep), reasons
+        return loss + cfg.ctc_weight * ctc_loss, {"ctc": ctc_loss.item()}, len(keep), reasons
 
-    done = state["step"] >= cfg.steps
-    seen, losses, ctc_losses, tick = 0, [], [], time.monotonic()
-    while not done:
-        for batch in train_shard.iter_batches(batch_size=cfg.batch_size, batch_format="numpy",
-                                              local_shuffle_buffer_size=256):
-            good = [i for i, s in enumerate(batch["skip"]) if not s]
-            if first_pass:
-                skipped.update(s for s in batch["skip"] if s)
-            texts = [str(batch["text"][i]) for i in good]
-            labels, ctc_targets, ctc_lengths, reasons = _labels(tokenizer, texts, limit)
-            if first_pass:
-                skipped.update(r for r in reasons if r)
-            if labels is None:
-                continue
-            keep = [good[i] for i, r in enumerate(reasons) if not r]
-            pixels = _pixels(batch["pixels"][keep], device)
-            loss, ctc_loss = trainee(pixels, labels.to(device), ctc_targets.to(device), ctc_lengths.to(device))
-            total = loss + cfg.ctc_weight * ctc_loss if ctc_loss is not None else loss
-            optimizer.zero_grad(set_to_none=True)
-            total.backward()
-            torch.nn.utils.clip_grad_norm_(trainee.parameters(), 1.0)
-            optimizer.step()
-            scheduler.step()
-            state["step"] += 1
-            seen += len(keep)
-            losses.append(loss.item())
-            if ctc_loss is not None:
-                ctc_losses.append(ctc_loss.item())
-            if state["step"] % LOG_EVERY == 0 and rank == 0:
-                rate = seen * world / (time.monotonic() - tick)
-                state["recent_loss"] = float(np.mean(losses[-LOG_EVERY:]))
-                left = (cfg.steps - state["step"]) * cfg.batch_size / max(rate, 1e-6) / 60
-                print(f"[train] step {state['step']}/{cfg.steps} epoch {state['epoch']} loss {state['recent_loss']:.3f}"
-                      + (f" ctc {np.mean(ctc_losses[-LOG_EVERY:]):.3f}" if ctc_losses else "")
-                      + f" lr {scheduler.get_last_lr()[0]:.2e} {rate:.1f} lines/s, {left:.0f} min to go", flush=True)
-                log({"event": "train", "step": state["step"], "loss": state["recent_loss"], "lines_per_s": round(rate, 2)})
-            out_of_time = cfg.max_minutes is not None and (time.monotonic() - leg_start) / 60 >= cfg.max_minutes
-            done = state["step"] >= cfg.steps or out_of_time
-            if state["step"] % cfg.eval_every == 0 or done:
-                if evaluate_and_report():
-                    return
-                if out_of_time and rank == 0:
-                    print(f"[train] leg time budget of {cfg.max_minutes} min reached at step {state['step']}", flush=True)
-            if done:
-                break
-        if first_pass and rank == 0 and skipped:
-            log({"event": "skipped_in_stream", "reasons": dict(skipped)})
-        first_pass = False
-        state["epoch"] += 1
+    if run.state["step"] == 0 and cfg.init_from and not ckpt_dir:
+        evaluate()  # where fine-tuning starts from
+    run.train(train_shard, step, optimizer, scheduler, trainee.parameters(), 1.0, evaluate)

@@ -1,0 +1,130 @@
+"""What every recognizer's Ray Train worker loop shares, whatever the model: the run's state
+(step, epoch, best score, history, lines left out), the log, validation bookkeeping (the best
+exported as it improves, early stopping), checkpoints reported to Ray Train, the leg's time
+budget and progress lines. A model family gives its loss, its reading and its saving."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from pipeline.recognizer.config import TrainConfig
+
+LOG_EVERY = 50
+
+# a family's step: one stream batch -> (loss tensor, extra losses by name, lines used, reasons
+# lines were left out) or None when nothing in the batch could be learnt
+StepFn = Callable[[dict], tuple[Any, dict[str, float], int, list[str]] | None]
+
+
+class TrainingRun:
+    def __init__(self, cfg: TrainConfig, rank: int, world: int, state: dict | None = None) -> None:
+        self.cfg, self.rank, self.world = cfg, rank, world
+        self.state: dict = state or {"step": 0, "epoch": 0, "best": None, "bad_evals": 0, "history": [], "skipped": {}}
+        self.skipped: Counter = Counter(self.state.get("skipped", {}))
+        self.first_pass = not self.state["skipped"]
+        self.leg_start = time.monotonic()
+        self.log_path = os.path.join(cfg.output, "train_log.jsonl")
+
+    def log(self, record: dict) -> None:
+        if self.rank == 0:
+            with open(self.log_path, "a", encoding="utf-8") as handle:
+                handle.write(json.dumps(record, ensure_ascii=False) + "\n")
+
+    def evaluate_and_report(self, validate: Callable[[], tuple[float, int, list]], export_best: Callable[[dict], None],
+                            write_checkpoint: Callable[[str], None]) -> bool:
+        """Validate (rank 0), export the best, checkpoint through Ray Train; True to stop early."""
+        import ray.train
+        import torch
+
+        state, cfg = self.state, self.cfg
+        val_cer = None
+        if self.rank == 0:
+            val_cer, lines, examples = validate()
+            record = {"step": state["step"], "epoch": state["epoch"], "val_cer": val_cer, "val_lines": lines,
+                      "train_loss": state.get("recent_loss"), "minutes": round((time.monotonic() - self.leg_start) / 60, 2),
+                      "examples": examples[:4]}
+            improved = state["best"] is None or val_cer < state["best"]
+            if improved:
+                state["best"], state["bad_evals"] = val_cer, 0
+                export_best({k: record[k] for k in ("step", "epoch", "val_cer", "val_lines")})
+            else:
+                state["bad_evals"] += 1
+            state["history"].append({k: record[k] for k in ("step", "epoch", "val_cer", "train_loss")})
+            self.log({"event": "validation", **record})
+            print(f"[train] step {state['step']}: validation CER {val_cer:.4f} on {lines} lines"
+                  f"{' (best so far)' if improved else ''}", flush=True)
+        stop = torch.tensor([1.0 if self.rank == 0 and state["bad_evals"] >= cfg.patience else 0.0])
+        if self.world > 1:
+            torch.distributed.broadcast(stop, src=0)
+        with tempfile.TemporaryDirectory() as folder:
+            checkpoint_out = None
+            if self.rank == 0:
+                state["skipped"] = dict(self.skipped)
+                write_checkpoint(folder)
+                checkpoint_out = ray.train.Checkpoint.from_directory(folder)
+            metrics = {"step": state["step"], "val_cer": val_cer if val_cer is not None else float("nan"),
+                       "best_val_cer": state["best"] if state["best"] is not None else float("nan")}
+            ray.train.report(metrics, checkpoint=checkpoint_out)
+        if stop.item() and self.rank == 0:
+            print(f"[train] stopping early: no better validation CER in {cfg.patience} evaluations", flush=True)
+        return bool(stop.item())
+
+    def train(self, train_shard, step: StepFn, optimizer, scheduler, parameters, clip: float,
+              evaluate: Callable[[], bool]) -> None:
+        """Epochs over the stream until cfg.steps, the leg's time budget or early stopping."""
+        import torch
+
+        cfg, state = self.cfg, self.state
+        done = state["step"] >= cfg.steps
+        seen, losses, extras, tick = 0, [], {}, time.monotonic()
+        while not done:
+            for batch in train_shard.iter_batches(batch_size=cfg.batch_size, batch_format="numpy",
+                                                  local_shuffle_buffer_size=256):
+                if self.first_pass:
+                    self.skipped.update(s for s in batch["skip"] if s)
+                result = step(batch)
+                if result is None:
+                    continue
+                loss, extra, lines, reasons = result
+                if self.first_pass:
+                    self.skipped.update(r for r in reasons if r)
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                torch.nn.utils.clip_grad_norm_(parameters, clip)
+                optimizer.step()
+                scheduler.step()
+                state["step"] += 1
+                seen += lines
+                losses.append(float(loss.item()))
+                for name, value in extra.items():
+                    extras.setdefault(name, []).append(value)
+                if state["step"] % LOG_EVERY == 0 and self.rank == 0:
+                    rate = seen * self.world / (time.monotonic() - tick)
+                    state["recent_loss"] = float(np.mean(losses[-LOG_EVERY:]))
+                    left = (cfg.steps - state["step"]) * cfg.batch_size / max(rate, 1e-6) / 60
+                    shown = "".join(f" {name} {np.mean(values[-LOG_EVERY:]):.3f}" for name, values in extras.items())
+                    print(f"[train] step {state['step']}/{cfg.steps} epoch {state['epoch']} loss {state['recent_loss']:.3f}"
+                          f"{shown} lr {scheduler.get_last_lr()[0]:.2e} {rate:.1f} lines/s, {left:.0f} min to go", flush=True)
+                    self.log({"event": "train", "step": state["step"], "loss": state["recent_loss"],
+                              "lines_per_s": round(rate, 2)})
+                out_of_time = cfg.max_minutes is not None and (time.monotonic() - self.leg_start) / 60 >= cfg.max_minutes
+                done = state["step"] >= cfg.steps or out_of_time
+                if state["step"] % cfg.eval_every == 0 or done:
+                    if evaluate():
+                        return
+                    if out_of_time and self.rank == 0:
+                        print(f"[train] leg time budget of {cfg.max_minutes} min reached at step {state['step']}", flush=True)
+                if done:
+                    break
+            if self.first_pass and self.rank == 0 and self.skipped:
+                self.log({"event": "skipped_in_stream", "reasons": dict(self.skipped)})
+            self.first_pass = False
+            state["epoch"] += 1
