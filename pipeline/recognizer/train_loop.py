@@ -5,7 +5,6 @@ the best model written to the output folder as it improves."""
 from __future__ import annotations
 
 import json
-import math
 import os
 import shutil
 import tempfile
@@ -17,17 +16,9 @@ from pipeline.recognizer.architecture import encoder_grid
 from pipeline.recognizer.config import TrainConfig
 from pipeline.recognizer.reading import read_pixels, score
 from pipeline.recognizer.tokenizer import normalize_text
-from pipeline.recognizer.training_run import TrainingRun
+from pipeline.recognizer.training_run import TrainingRun, optimizer_and_schedule, resumed_state, worker_setup
 
 START_FOLDER = ".start"  # the model training starts from (random, or --init-from), made by the driver
-
-
-def learning_rate_factor(step: int, warmup: int, total: int) -> float:
-    """Linear warm-up, then cosine decay to a tenth."""
-    if step < warmup:
-        return (step + 1) / warmup
-    progress = min(1.0, (step - warmup) / max(1, total - warmup))
-    return 0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * progress))
 
 
 def _modules():
@@ -140,15 +131,7 @@ def train_loop(loop_config: dict) -> None:
     import torch
     from transformers import TrOCRProcessor, VisionEncoderDecoderModel
 
-    from pipeline.run.devices import set_torch_threads
-
-    cfg = TrainConfig.from_dict(loop_config["cfg"])
-    context = ray.train.get_context()
-    rank, world = context.get_world_rank(), context.get_world_size()
-    device = ray.train.torch.get_device()
-    if device.type == "cpu":
-        set_torch_threads(cfg.worker_threads())
-    torch.manual_seed(cfg.seed + rank)
+    cfg, rank, world, device = worker_setup(loop_config)
 
     checkpoint = ray.train.get_checkpoint()
     start = os.path.join(cfg.output, START_FOLDER)
@@ -163,19 +146,13 @@ def train_loop(loop_config: dict) -> None:
         rows, columns = encoder_grid(model)
         ctc = CTCHead(model.config.encoder.hidden_size, len(tokenizer), rows, columns)
     trainee = Trainee(model, ctc)
-    optimizer = torch.optim.AdamW(trainee.parameters(), lr=cfg.learning_rate, weight_decay=cfg.weight_decay)
-    scheduler = torch.optim.lr_scheduler.LambdaLR(
-        optimizer, lambda s: learning_rate_factor(s, cfg.warmup_steps, cfg.steps))
+    optimizer, scheduler = optimizer_and_schedule(trainee.parameters(), cfg)
     state = None
     if ckpt_dir:
         saved = torch.load(os.path.join(ckpt_dir, "state.pt"), map_location="cpu", weights_only=False)
         if ctc is not None and saved.get("ctc") is not None:
             ctc.load_state_dict(saved["ctc"])
-        optimizer.load_state_dict(saved["optimizer"])
-        scheduler.load_state_dict(saved["scheduler"])
-        state = saved["state"]
-        if rank == 0:
-            print(f"[train] resumed at step {state['step']} (best validation CER {state['best']})", flush=True)
+        state = resumed_state(saved, optimizer, scheduler, rank)
     trainee = ray.train.torch.prepare_model(trainee)
     core = trainee.module if hasattr(trainee, "module") else trainee
     model = core.model

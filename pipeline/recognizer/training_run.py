@@ -6,6 +6,7 @@ budget and progress lines. A model family gives its loss, its reading and its sa
 from __future__ import annotations
 
 import json
+import math
 import os
 import tempfile
 import time
@@ -22,6 +23,50 @@ LOG_EVERY = 50
 # a family's step: one stream batch -> (loss tensor, extra losses by name, lines used, reasons
 # lines were left out) or None when nothing in the batch could be learnt
 StepFn = Callable[[dict], tuple[Any, dict[str, float], int, list[str]] | None]
+
+
+def worker_setup(loop_config: dict):
+    """(cfg, rank, world size, device) of this Ray Train worker, its torch threads and seed set."""
+    import ray.train
+    import ray.train.torch
+    import torch
+
+    from pipeline.run.devices import set_torch_threads
+
+    cfg = TrainConfig.from_dict(loop_config["cfg"])
+    context = ray.train.get_context()
+    rank, world = context.get_world_rank(), context.get_world_size()
+    device = ray.train.torch.get_device()
+    if device.type == "cpu":
+        set_torch_threads(cfg.worker_threads())
+    torch.manual_seed(cfg.seed + rank)
+    return cfg, rank, world, device
+
+
+def optimizer_and_schedule(parameters, cfg: TrainConfig):
+    """AdamW on the schedule of learning_rate_factor."""
+    import torch
+
+    optimizer = torch.optim.AdamW(parameters, lr=cfg.learning_rate, weight_decay=cfg.weight_decay)
+    return optimizer, torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda s: learning_rate_factor(s, cfg.warmup_steps, cfg.steps))
+
+
+def learning_rate_factor(step: int, warmup: int, total: int) -> float:
+    """Linear warm-up, then cosine decay to a tenth."""
+    if step < warmup:
+        return (step + 1) / warmup
+    progress = min(1.0, (step - warmup) / max(1, total - warmup))
+    return 0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * progress))
+
+
+def resumed_state(saved: dict, optimizer, scheduler, rank: int) -> dict:
+    """The optimiser, schedule and run state a checkpoint's state.pt holds, restored."""
+    optimizer.load_state_dict(saved["optimizer"])
+    scheduler.load_state_dict(saved["scheduler"])
+    if rank == 0:
+        print(f"[train] resumed at step {saved['state']['step']} (best validation CER {saved['state']['best']})", flush=True)
+    return saved["state"]
 
 
 class TrainingRun:

@@ -12,8 +12,8 @@ import numpy as np
 from pipeline.recognizer.config import TrainConfig
 from pipeline.recognizer.ppocr.model import MODEL_FILE, Alphabet, load_onnx, save, trainable, trimmed
 from pipeline.recognizer.reading import score
-from pipeline.recognizer.train_loop import START_FOLDER, learning_rate_factor
-from pipeline.recognizer.training_run import TrainingRun
+from pipeline.recognizer.train_loop import START_FOLDER
+from pipeline.recognizer.training_run import TrainingRun, optimizer_and_schedule, resumed_state, worker_setup
 
 
 def _pixels(array, device):
@@ -51,34 +51,21 @@ def train_loop(loop_config: dict) -> None:
     import ray.train.torch
     import torch
 
-    from pipeline.run.devices import set_torch_threads
-
-    cfg = TrainConfig.from_dict(loop_config["cfg"])
-    context = ray.train.get_context()
-    rank, world = context.get_world_rank(), context.get_world_size()
-    device = ray.train.torch.get_device()
-    if device.type == "cpu":
-        set_torch_threads(cfg.worker_threads())
-    torch.manual_seed(cfg.seed + rank)
+    cfg, rank, world, device = worker_setup(loop_config)
 
     template = os.path.join(cfg.output, START_FOLDER, MODEL_FILE)
     graph = load_onnx(template)
     alphabet = Alphabet.of(graph)
     module = trainable(graph).to(device)
     module.eval()  # batch-norm statistics stay as trained (graph.py); gradients still flow
-    optimizer = torch.optim.AdamW(module.parameters(), lr=cfg.learning_rate, weight_decay=cfg.weight_decay)
-    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: learning_rate_factor(s, cfg.warmup_steps, cfg.steps))
+    optimizer, scheduler = optimizer_and_schedule(module.parameters(), cfg)
     state = None
     checkpoint = ray.train.get_checkpoint()
     if checkpoint:
         with checkpoint.as_directory() as folder:
             saved = torch.load(os.path.join(folder, "state.pt"), map_location="cpu", weights_only=False)
         module.load_state_dict(saved["module"])
-        optimizer.load_state_dict(saved["optimizer"])
-        scheduler.load_state_dict(saved["scheduler"])
-        state = saved["state"]
-        if rank == 0:
-            print(f"[train] resumed at step {state['step']} (best validation CER {state['best']})", flush=True)
+        state = resumed_state(saved, optimizer, scheduler, rank)
     trainee = ray.train.torch.prepare_model(module, move_to_device=False)
     run = TrainingRun(cfg, rank, world, state)
     ctc = torch.nn.CTCLoss(blank=0, zero_infinity=True)
