@@ -8,10 +8,10 @@ The truth covers the testator's text only (clerks' notes and printed forms are n
 so text read there counts as insertions: compare readers with each other, not with zero.
 
     python bench/bench_handwritten_pages.py [--model FOLDER] [--pages N] [--kraken-lines FILE]
-        [--rapidocr-model models/ppocr-testaments]
+        [--rapidocr-model wheel]
 
 --model adds the trocr engine with that model (the shipped one if present) on both segmenters;
---rapidocr-model the rapidocr engine with that recognizer beside the wheel's.
+--rapidocr-model the rapidocr engine with that recognizer beside the default one.
 --kraken-lines adds RapidOCR on kraken blla's lines (boxes made by bench/blla_lines.py in a venv
 of its own), read and assembled as the detector's lines are. Figures go to
 bench/results/handwritten_pages.json.
@@ -48,7 +48,7 @@ def readers(model: Path | None, rapidocr_model: str | None = None) -> dict[str, 
     for seg in ("tesseract", "detector"):
         out[f"rapidocr/{seg}"] = EngineConfig(name="rapidocr", segmenter=seg)
         if rapidocr_model:
-            out[f"rapidocr_tuned/{seg}"] = EngineConfig(name="rapidocr", segmenter=seg, rapidocr_model=rapidocr_model)
+            out[f"rapidocr@{Path(rapidocr_model).name}/{seg}"] = EngineConfig(name="rapidocr", segmenter=seg, rapidocr_model=rapidocr_model)
         if model is not None:
             out[f"trocr/{seg}"] = EngineConfig(name="trocr", model=str(model), segmenter=seg, dtype="float32")
     return out
@@ -73,7 +73,7 @@ def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--model", default=str(SHIPPED) if SHIPPED.exists() else None)
     p.add_argument("--pages", type=int, default=None)
-    p.add_argument("--rapidocr-model", help="a tuned RapidOCR recognizer (folder or .onnx), read beside the wheel's")
+    p.add_argument("--rapidocr-model", help="another RapidOCR recognizer (a folder or .onnx, or 'wheel'), read beside the default")
     p.add_argument("--kraken-lines", help="JSON of line boxes per page image, from bench/blla_lines.py")
     p.add_argument("--output", default=str(ROOT / "bench" / "results" / "handwritten_pages.json"))
     args = p.parse_args()
@@ -87,7 +87,7 @@ def main() -> int:
     if kraken is not None:
         configs["rapidocr/kraken_blla"] = EngineConfig(name="rapidocr")
         if args.rapidocr_model:
-            configs["rapidocr_tuned/kraken_blla"] = EngineConfig(name="rapidocr", rapidocr_model=args.rapidocr_model)
+            configs[f"rapidocr@{Path(args.rapidocr_model).name}/kraken_blla"] = EngineConfig(name="rapidocr", rapidocr_model=args.rapidocr_model)
     for name, cfg in configs.items():
         engine = engine_class(cfg.name).load(cfg)
         if name.endswith("kraken_blla"):

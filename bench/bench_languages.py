@@ -65,7 +65,7 @@ def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--pages-per-doc", type=int, default=2)
     p.add_argument("--output", default=str(ROOT / "bench" / "results" / "languages.json"))
-    p.add_argument("--rapidocr-model", help="adds --engine auto with this tuned RapidOCR recognizer (engine_auto_tuned)")
+    p.add_argument("--rapidocr-model", help="adds --engine auto with this other RapidOCR recognizer (a folder, or 'wheel')")
     args = p.parse_args()
     docs = {name: pages(name, args.pages_per_doc) for name in DOCS}
     engines = {"eng": TesseractEngine.load(EngineConfig(languages=("eng",))),
@@ -77,9 +77,9 @@ def main() -> int:
     results: dict = {"pages": sum(len(v) for v in docs.values()), "readers": {}}
     readers: tuple[str, ...] = ("eng", "by_hand", "listed", "auto", "engine_auto")
     if args.rapidocr_model:
-        engines["engine_auto_tuned"] = AutoEngine.load(EngineConfig(name="auto", languages=("auto",),
+        engines["engine_auto_other"] = AutoEngine.load(EngineConfig(name="auto", languages=("auto",),
                                                                     rapidocr_model=args.rapidocr_model))
-        readers += ("engine_auto_tuned",)
+        readers += ("engine_auto_other",)
     # once each before timing, on a page of no document in the set: what a long run pays once per
     # actor (a pack's model loaded on first use, imports) is not a cost per page
     with tempfile.TemporaryDirectory() as tmp:
@@ -106,7 +106,7 @@ def main() -> int:
         c = counts[reader]
         results["readers"][reader] = {"cer": round(c["edits"] / max(c["chars"], 1), 4), "bow_f1": round(float(np.mean(c["f1s"])), 4),
                                       "pages_per_s": round(c["total"] / c["seconds"], 3)}
-        if reader in ("auto", "engine_auto", "engine_auto_tuned"):
+        if reader in ("auto", "engine_auto", "engine_auto_other"):
             results["readers"][reader]["language_right"] = f"{c['right']}/{c['total']}"
         print(reader, results["readers"][reader], flush=True)
     flagged = {}

@@ -9,7 +9,7 @@ its box; a typed line kept by the handwriting reader, or a handwritten line kept
 counts as wrong.
 
     python bench/bench_mixed_pages.py [--pages 12] [--calibrations bench/results/calibration_fits]
-        [--rapidocr-model models/ppocr-testaments]
+        [--rapidocr-model wheel]
 
 Also the Testaments val pages (bench_handwritten_pages.py's set). For each engine with a shipped
 calibration (or one in `--calibrations DIR`): the mean calibrated confidence (the predicted share of pages with at most 5 %
@@ -69,8 +69,8 @@ def main() -> int:
     p.add_argument("--output", default=str(ROOT / "bench" / "results" / "mixed_pages.json"))
     p.add_argument("--calibrations", help="a folder of ENGINE.json fits to apply instead of the shipped ones "
                                           "(bench/results/calibration_fits holds the fits measured and not shipped)")
-    p.add_argument("--rapidocr-model", help="a tuned RapidOCR recognizer (folder or .onnx): its rapidocr and auto "
-                                            "readers are added beside the others")
+    p.add_argument("--rapidocr-model", help="another RapidOCR recognizer (a folder or .onnx, or 'wheel'): its rapidocr and "
+                                            "auto readers are added beside the default ones")
     args = p.parse_args()
     rows = [json.loads(x) for x in (LINES / "labels.jsonl").read_text().splitlines()]
     hand_rows = [{**r, "image": str(LINES.parent.parent / r["image"])} for r in rows
@@ -86,8 +86,9 @@ def main() -> int:
     readers = {"tesseract": EngineConfig(name="tesseract"), "rapidocr_detector": EngineConfig(name="rapidocr", segmenter="detector"),
                "auto": EngineConfig(name="auto")}
     if args.rapidocr_model:
-        readers["rapidocr_detector_tuned"] = EngineConfig(name="rapidocr", segmenter="detector", rapidocr_model=args.rapidocr_model)
-        readers["auto_tuned"] = EngineConfig(name="auto", rapidocr_model=args.rapidocr_model)
+        other = Path(args.rapidocr_model).name
+        readers[f"rapidocr_detector@{other}"] = EngineConfig(name="rapidocr", segmenter="detector", rapidocr_model=args.rapidocr_model)
+        readers[f"auto@{other}"] = EngineConfig(name="auto", rapidocr_model=args.rapidocr_model)
     results: dict = {}
     for set_name, items in sets.items():
         results[set_name] = {}

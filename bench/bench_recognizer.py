@@ -72,7 +72,9 @@ def engine_pages(model_dir: Path, images: list[Image.Image]) -> list[str]:
 
 def rapidocr_pages(images: list[Image.Image], engine=None) -> list[str]:
     engine = engine or rapidocr()
-    return ["\n".join(engine(np.asarray(i.convert("RGB"))).txts or []) for i in images]
+    # the flags every time: RapidOCR keeps the last call's, and a line read before turns detection off
+    return ["\n".join(engine(np.asarray(i.convert("RGB")), use_det=True, use_cls=True, use_rec=True).txts or [])
+            for i in images]
 
 
 class TunedRapidOCR:

@@ -34,8 +34,11 @@ def test_a_printed_page_reads_in_order_with_word_boxes_on_the_page(segmenter):
     assert rec.token_unit == "word" and 0.5 < rec.confidence <= 1.0
     lines = [b for b in rec.blocks if b.kind == "line"]
     assert len(lines) == 3
+    position = 0
     for block in lines:  # every word box lies inside its line's box, in page pixels
-        words = [t for t in rec.tokens if t.text in block.text.split()]
+        words = rec.tokens[position:position + len(block.text.split())]  # the tokens run line by line
+        position += len(words)
+        assert [t.text for t in words] == block.text.split()
         x0, y0, x1, y1 = block.bbox
         assert words and all(x0 - 1 <= t.bbox[0] < t.bbox[2] <= x1 + 1 and y0 - 1 <= t.bbox[1] < t.bbox[3] <= y1 + 1
                              for t in words)

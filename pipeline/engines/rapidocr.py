@@ -22,7 +22,7 @@ from pipeline.page.detected_lines import SEEN_MAX_SIDE
 from pipeline.page.documents import RenderSpec
 from pipeline.page.scoring import span_confidence
 from pipeline.page.segment import line_segmenter
-from pipeline.run.config import EngineConfig
+from pipeline.run.config import WHEEL_RECOGNIZER, EngineConfig
 from pipeline.run.records import Token
 
 
@@ -39,14 +39,14 @@ def ppocr(rec_model: str | None = None):
     """One RapidOCR (PP-OCR detector and recognizer sessions) per process and recognizer, shared
     by the engine and the detector segmenter; one onnxruntime thread per actor, as Ray runs an
     actor per core. `rec_model` is a recognizer ONNX file or a folder holding model.onnx
-    (jobs/train_recognizer.py --init-from rapidocr makes one); None is the wheel's own. Its log
+    (jobs/train_recognizer.py --init-from rapidocr makes one); None or "wheel" is the wheel's own. Its log
     says errors only: an empty detection is an answer here, not a warning for the user."""
     threads = int(os.environ.get("OMP_THREAD_LIMIT", "1") or 1)
     params = {"Global.log_level": "error", "EngineConfig.onnxruntime.intra_op_num_threads": threads,
               "EngineConfig.onnxruntime.inter_op_num_threads": 1,
               "Global.max_side_len": SEEN_MAX_SIDE,
               "Det.limit_type": "max", "Det.limit_side_len": DETECT_MAX_SIDE}
-    if rec_model:
+    if rec_model and rec_model != WHEEL_RECOGNIZER:
         params["Rec.model_path"] = recognizer_file(rec_model)
     return _rapidocr()(params=params)
 
@@ -107,7 +107,7 @@ class RapidOCREngine(LinePageEngine):
     @classmethod
     def preflight(cls, cfg: EngineConfig) -> None:
         _rapidocr()
-        if cfg.rapidocr_model:
+        if cfg.rapidocr_model and cfg.rapidocr_model != WHEEL_RECOGNIZER:
             recognizer_file(cfg.rapidocr_model)
         preflight_segmenter(cfg)
 
@@ -129,7 +129,8 @@ class RapidOCREngine(LinePageEngine):
 
     @property
     def model_id(self) -> str:
-        tuned = os.path.basename(os.path.normpath(self.cfg.rapidocr_model)) if self.cfg.rapidocr_model else "PP-OCR-rec"
+        model = self.cfg.rapidocr_model
+        tuned = os.path.basename(os.path.normpath(model)) if model and model != WHEEL_RECOGNIZER else "PP-OCR-rec"
         return f"rapidocr-{_version()}:{tuned}"
 
     def read_lines(self, crops: list[Image.Image]) -> list[LineResult]:

@@ -15,6 +15,15 @@ TextLayerMode = Literal["auto", "ocr", "only"]
 GpuMode = Literal["auto", "always", "never"]
 
 DEFAULT_TESSDATA = "/usr/share/tesseract-ocr/5/tessdata"
+# PP-OCR's recognizer fine-tuned here on French WWI hands (models/ppocr-testaments/README.md);
+# "wheel" reads with the rapidocr wheel's own
+SHIPPED_RAPIDOCR_MODEL = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
+                                      "models", "ppocr-testaments")
+WHEEL_RECOGNIZER = "wheel"
+
+
+def _default_rapidocr_model() -> str:
+    return SHIPPED_RAPIDOCR_MODEL if os.path.isfile(os.path.join(SHIPPED_RAPIDOCR_MODEL, "model.onnx")) else WHEEL_RECOGNIZER
 
 
 @dataclass(frozen=True)
@@ -36,7 +45,8 @@ class EngineConfig:
     # text detector (pipeline/page/detected_lines.py)
     segmenter: str = "tesseract"
     handwriting_model: str | None = None  # --engine auto's handwriting reader: a trocr model (default RapidOCR)
-    rapidocr_model: str | None = None  # RapidOCR's recognizer: an ONNX file or folder (None: the wheel's own)
+    # RapidOCR's recognizer (engines rapidocr and auto): an ONNX file or folder, or "wheel"
+    rapidocr_model: str = field(default_factory=_default_rapidocr_model)
 
 
 @dataclass(frozen=True)
