@@ -45,10 +45,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--model", default=None, help="hub id or local folder, for model engines")
     p.add_argument("--handwriting-model", default=None,
                    help="--engine auto: a trocr model (hub id or folder) for handwritten lines (default: RapidOCR)")
-    p.add_argument("--rapidocr-model", default=None,
+    p.add_argument("--rapidocr-model", default=EngineConfig.rapidocr_model,
                    help="RapidOCR's recognizer (engines rapidocr and auto): an ONNX file or a folder holding model.onnx "
-                        "(jobs/train_recognizer.py --init-from rapidocr makes one), or 'wheel' for the rapidocr wheel's own "
-                        "(default: models/ppocr-testaments, fine-tuned here on French WWI hands)")
+                        "(jobs/train_recognizer.py --init-from rapidocr makes one; models/ppocr-testaments is one fine-tuned "
+                        "here on French WWI hands), or 'wheel' for the rapidocr wheel's own")
     p.add_argument("--segmenter", choices=SEGMENTERS, default=EngineConfig.segmenter,
                    help="how line engines (trocr, rapidocr) find lines: Tesseract's layout analysis, PP-OCR's text "
                         "detector (better on handwriting), or kraken's blla (better still; needs kraken installed)")
@@ -126,7 +126,7 @@ def build_config(args: argparse.Namespace) -> DigitizeConfig:
             emit_embeddings=args.emit_embeddings,
             segmenter=args.segmenter,
             handwriting_model=args.handwriting_model,
-            **({"rapidocr_model": args.rapidocr_model} if args.rapidocr_model else {}),
+            rapidocr_model=args.rapidocr_model,
         ),
         render=RenderConfig(dpi=args.dpi, max_pixels=args.max_pixels, upscale_small_text=not args.keep_small_text),
         text_layer=TextLayerConfig(mode=args.text_layer),

@@ -15,15 +15,9 @@ TextLayerMode = Literal["auto", "ocr", "only"]
 GpuMode = Literal["auto", "always", "never"]
 
 DEFAULT_TESSDATA = "/usr/share/tesseract-ocr/5/tessdata"
-# PP-OCR's recognizer fine-tuned here on French WWI hands (models/ppocr-testaments/README.md);
-# "wheel" reads with the rapidocr wheel's own
-SHIPPED_RAPIDOCR_MODEL = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
-                                      "models", "ppocr-testaments")
+# --rapidocr-model's default: the rapidocr wheel's own recognizer. The fine-tune shipped in
+# models/ppocr-testaments reads French WWI hands far better and other hands worse (its card).
 WHEEL_RECOGNIZER = "wheel"
-
-
-def _default_rapidocr_model() -> str:
-    return SHIPPED_RAPIDOCR_MODEL if os.path.isfile(os.path.join(SHIPPED_RAPIDOCR_MODEL, "model.onnx")) else WHEEL_RECOGNIZER
 
 
 @dataclass(frozen=True)
@@ -46,7 +40,7 @@ class EngineConfig:
     segmenter: str = "tesseract"
     handwriting_model: str | None = None  # --engine auto's handwriting reader: a trocr model (default RapidOCR)
     # RapidOCR's recognizer (engines rapidocr and auto): an ONNX file or folder, or "wheel"
-    rapidocr_model: str = field(default_factory=_default_rapidocr_model)
+    rapidocr_model: str = WHEEL_RECOGNIZER
 
 
 @dataclass(frozen=True)
