@@ -83,7 +83,7 @@ class TunedRapidOCR:
     def __init__(self, folder: Path, threads: int | None = None):
         from pipeline.engines.rapidocr import recognizer_file
 
-        self.engine = rapidocr(recognizer_file(str(folder)), threads)
+        self.engine = rapidocr(recognizer_file(str(folder)), threads)  # a folder: never None
 
     def read(self, images: list[Image.Image]) -> list[str]:
         return rapidocr_lines(images, self.engine)

@@ -34,25 +34,32 @@ def _rapidocr():
     return RapidOCR
 
 
-@lru_cache(maxsize=2)
 def ppocr(rec_model: str | None = None):
     """One RapidOCR (PP-OCR detector and recognizer sessions) per process and recognizer, shared
-    by the engine and the detector segmenter; one onnxruntime thread per actor, as Ray runs an
-    actor per core. `rec_model` is a recognizer ONNX file or a folder holding model.onnx
-    (jobs/train_recognizer.py --init-from rapidocr makes one); None or "wheel" is the wheel's own. Its log
-    says errors only: an empty detection is an answer here, not a warning for the user."""
+    by the engine and the detector segmenter. `rec_model` is what --rapidocr-model names."""
+    return _ppocr(recognizer_file(rec_model))
+
+
+@lru_cache(maxsize=2)
+def _ppocr(rec_file: str | None):
+    """One onnxruntime thread per actor, as Ray runs an actor per core. Its log says errors
+    only: an empty detection is an answer here, not a warning for the user."""
     threads = int(os.environ.get("OMP_THREAD_LIMIT", "1") or 1)
     params = {"Global.log_level": "error", "EngineConfig.onnxruntime.intra_op_num_threads": threads,
               "EngineConfig.onnxruntime.inter_op_num_threads": 1,
               "Global.max_side_len": SEEN_MAX_SIDE,
               "Det.limit_type": "max", "Det.limit_side_len": DETECT_MAX_SIDE}
-    if rec_model and rec_model != WHEEL_RECOGNIZER:
-        params["Rec.model_path"] = recognizer_file(rec_model)
+    if rec_file:
+        params["Rec.model_path"] = rec_file
     return _rapidocr()(params=params)
 
 
-def recognizer_file(rec_model: str) -> str:
-    """The ONNX file a --rapidocr-model names; a clear error where there is none."""
+def recognizer_file(rec_model: str | None) -> str | None:
+    """The recognizer ONNX file a --rapidocr-model names (a file, or a folder holding
+    model.onnx, as jobs/train_recognizer.py --init-from rapidocr writes), None for the wheel's
+    own; a clear error where there is none."""
+    if not rec_model or rec_model == WHEEL_RECOGNIZER:
+        return None
     path = rec_model if rec_model.endswith(".onnx") else os.path.join(rec_model, "model.onnx")
     if not os.path.isfile(path):
         raise EngineLoadError(f"--rapidocr-model {rec_model!r}: no recognizer at {path}")
@@ -107,8 +114,7 @@ class RapidOCREngine(LinePageEngine):
     @classmethod
     def preflight(cls, cfg: EngineConfig) -> None:
         _rapidocr()
-        if cfg.rapidocr_model and cfg.rapidocr_model != WHEEL_RECOGNIZER:
-            recognizer_file(cfg.rapidocr_model)
+        recognizer_file(cfg.rapidocr_model)
         preflight_segmenter(cfg)
 
     @staticmethod
@@ -129,9 +135,9 @@ class RapidOCREngine(LinePageEngine):
 
     @property
     def model_id(self) -> str:
-        model = self.cfg.rapidocr_model
-        tuned = os.path.basename(os.path.normpath(model)) if model and model != WHEEL_RECOGNIZER else "PP-OCR-rec"
-        return f"rapidocr-{_version()}:{tuned}"
+        tuned = recognizer_file(self.cfg.rapidocr_model)
+        name = os.path.basename(os.path.normpath(self.cfg.rapidocr_model)) if tuned else "PP-OCR-rec"
+        return f"rapidocr-{_version()}:{name}"
 
     def read_lines(self, crops: list[Image.Image]) -> list[LineResult]:
         results = []
