@@ -60,7 +60,9 @@ def recognizer_file(rec_model: str | None) -> str | None:
     own; a clear error where there is none."""
     if not rec_model or rec_model == WHEEL_RECOGNIZER:
         return None
-    path = rec_model if rec_model.endswith(".onnx") else os.path.join(rec_model, "model.onnx")
+    from pipeline.recognizer.ppocr.model import model_file
+
+    path = model_file(rec_model)
     if not os.path.isfile(path):
         raise EngineLoadError(f"--rapidocr-model {rec_model!r}: no recognizer at {path}")
     return path

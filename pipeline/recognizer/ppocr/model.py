@@ -8,7 +8,7 @@ import glob
 import math
 import os
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property
 
 import numpy as np
 from PIL import Image
@@ -41,6 +41,9 @@ def is_ppocr(init_from: str | None) -> bool:
 
 
 def model_file(init_from: str) -> str:
+    """The ONNX file a model name means: the wheel's recognizer for `rapidocr`, a .onnx file as
+    it is, or a folder's model.onnx (what this project's training writes). The rapidocr engine's
+    --rapidocr-model follows the same rule."""
     if init_from in STOCK_NAMES:
         return stock_model()
     return init_from if init_from.endswith(".onnx") else os.path.join(init_from, MODEL_FILE)
@@ -59,9 +62,14 @@ class Alphabet:
             raise ValueError("not a PP-OCR recognizer: its ONNX metadata lists no characters")
         return cls(tuple(["blank", *meta["character"].splitlines(), " "]))
 
-    @property
+    @cached_property
     def index(self) -> dict[str, int]:
-        return _index(self.chars)
+        """Character -> class (the first class of a character listed twice); blank is no character."""
+        index: dict[str, int] = {}
+        for i, ch in enumerate(self.chars):
+            index.setdefault(ch, i)
+        index.pop("blank", None)
+        return index
 
     def get_vocab(self) -> dict[str, int]:
         """The tokenizer interface the training data checks use (coverage, missing characters)."""
@@ -87,15 +95,6 @@ class Alphabet:
                 previous = k
             out.append("".join(chars).strip())
         return out
-
-
-@lru_cache(maxsize=4)
-def _index(chars: tuple[str, ...]) -> dict[str, int]:
-    index: dict[str, int] = {}
-    for i, ch in enumerate(chars):
-        index.setdefault(ch, i)
-    index.pop("blank", None)
-    return index
 
 
 def load_onnx(path: str):
