@@ -9,14 +9,14 @@ import os
 import shutil
 import tempfile
 
-import numpy as np
 
 from pipeline.engines.hf import generation_budget
 from pipeline.recognizer.architecture import encoder_grid
 from pipeline.recognizer.config import TrainConfig
-from pipeline.recognizer.reading import read_pixels, score
+from pipeline.recognizer.reading import read_pixels
 from pipeline.recognizer.tokenizer import normalize_text
-from pipeline.recognizer.training_run import TrainingRun, optimizer_and_schedule, resumed_state, worker_setup
+from pipeline.recognizer.training_run import (TrainingRun, grey_batch, optimizer_and_schedule, resumed_state,
+                                              validate_lines, worker_setup)
 
 START_FOLDER = ".start"  # the model training starts from (random, or --init-from), made by the driver
 
@@ -83,30 +83,12 @@ def _labels(tokenizer, texts: list[str], limit: int):
     return labels, ctc_targets, ctc_lengths, reasons
 
 
-def _pixels(array, device):
-    import torch
-
-    x = torch.from_numpy(np.asarray(array, dtype=np.float32))
-    return x.unsqueeze(1).expand(-1, 3, -1, -1).contiguous().to(device)  # grey lines: R = G = B
-
-
 def _validate(model, tokenizer, val_shard, device, cfg: TrainConfig) -> tuple[float, int, list[tuple[str, str]]]:
     model.eval()
-    refs, hyps = [], []
-    for batch in val_shard.iter_batches(batch_size=32, batch_format="numpy"):
-        keep = [i for i, s in enumerate(batch["skip"]) if not s]
-        if not keep:
-            continue
-        texts = read_pixels(model, tokenizer, _pixels(batch["pixels"][keep], device), cfg.max_new_tokens)
-        refs += [str(batch["text"][i]) for i in keep]
-        hyps += texts
-        if cfg.max_val_lines and len(refs) >= cfg.max_val_lines:
-            break
+    result = validate_lines(val_shard, lambda pixels: read_pixels(model, tokenizer, grey_batch(pixels, device),
+                                                                  cfg.max_new_tokens), cfg)
     model.train()
-    if not refs:
-        raise RuntimeError("no validation line could be read: see the skip reasons in the training log")
-    result = score(refs, hyps)
-    return result.cer, result.lines, list(zip(refs, hyps))[:8]
+    return result
 
 
 def _save_model(model, processor, folder: str) -> None:
@@ -179,7 +161,7 @@ def train_loop(loop_config: dict) -> None:
         if labels is None:
             return None
         keep = [good[i] for i, r in enumerate(reasons) if not r]
-        pixels = _pixels(batch["pixels"][keep], device)
+        pixels = grey_batch(batch["pixels"][keep], device)
         loss, ctc_loss = trainee(pixels, labels.to(device), ctc_targets.to(device), ctc_lengths.to(device))
         if ctc_loss is None:
             return loss, {}, len(keep), reasons

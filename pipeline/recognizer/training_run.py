@@ -69,6 +69,35 @@ def resumed_state(saved: dict, optimizer, scheduler, rank: int) -> dict:
     return saved["state"]
 
 
+def grey_batch(array, device):
+    """Stream pixels (lines, H, W) as the (lines, 3, H, W) float tensor a model reads: the
+    lines are grey, so R = G = B."""
+    import torch
+
+    x = torch.from_numpy(np.asarray(array, dtype=np.float32))
+    return x.unsqueeze(1).expand(-1, 3, -1, -1).contiguous().to(device)
+
+
+def validate_lines(val_shard, read: Callable[[np.ndarray], list[str]], cfg: TrainConfig,
+                   batch_size: int = 32) -> tuple[float, int, list[tuple[str, str]]]:
+    """(micro CER, lines, a few (truth, reading) examples) of `read` over the validation lines."""
+    from pipeline.recognizer.reading import score
+
+    refs, hyps = [], []
+    for batch in val_shard.iter_batches(batch_size=batch_size, batch_format="numpy"):
+        keep = [i for i, s in enumerate(batch["skip"]) if not s]
+        if not keep:
+            continue
+        hyps += read(batch["pixels"][keep])
+        refs += [str(batch["text"][i]) for i in keep]
+        if cfg.max_val_lines and len(refs) >= cfg.max_val_lines:
+            break
+    if not refs:
+        raise RuntimeError("no validation line could be read: see the skip reasons in the training log")
+    result = score(refs, hyps)
+    return result.cer, result.lines, list(zip(refs, hyps))[:4]
+
+
 class TrainingRun:
     def __init__(self, cfg: TrainConfig, rank: int, world: int, state: dict | None = None) -> None:
         self.cfg, self.rank, self.world = cfg, rank, world

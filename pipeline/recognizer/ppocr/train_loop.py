@@ -7,43 +7,22 @@ from __future__ import annotations
 import json
 import os
 
-import numpy as np
 
 from pipeline.recognizer.config import TrainConfig
 from pipeline.recognizer.ppocr.model import MODEL_FILE, Alphabet, load_onnx, save, trainable, trimmed
-from pipeline.recognizer.reading import score
 from pipeline.recognizer.train_loop import START_FOLDER
-from pipeline.recognizer.training_run import TrainingRun, optimizer_and_schedule, resumed_state, worker_setup
+from pipeline.recognizer.training_run import (TrainingRun, grey_batch, optimizer_and_schedule, resumed_state,
+                                              validate_lines, worker_setup)
 
 
-def _pixels(array, device):
+def _validate(module, alphabet: Alphabet, val_shard, device, cfg: TrainConfig):
     import torch
 
-    x = torch.from_numpy(trimmed(np.asarray(array, dtype=np.float32)))
-    return x.unsqueeze(1).expand(-1, 3, -1, -1).contiguous().to(device)  # grey lines: R = G = B
+    def read(pixels) -> list[str]:
+        with torch.inference_mode():
+            return alphabet.decode(module(grey_batch(trimmed(pixels), device)))
 
-
-def read_batch(module, alphabet: Alphabet, pixels) -> list[str]:
-    import torch
-
-    with torch.inference_mode():
-        return alphabet.decode(module(pixels))
-
-
-def _validate(module, alphabet, val_shard, device, cfg: TrainConfig):
-    refs, hyps = [], []
-    for batch in val_shard.iter_batches(batch_size=16, batch_format="numpy"):
-        keep = [i for i, s in enumerate(batch["skip"]) if not s]
-        if not keep:
-            continue
-        hyps += read_batch(module, alphabet, _pixels(batch["pixels"][keep], device))
-        refs += [str(batch["text"][i]) for i in keep]
-        if cfg.max_val_lines and len(refs) >= cfg.max_val_lines:
-            break
-    if not refs:
-        raise RuntimeError("no validation line could be read: see the skip reasons in the training log")
-    result = score(refs, hyps)
-    return result.cer, result.lines, list(zip(refs, hyps))[:4]
+    return validate_lines(val_shard, read, cfg, batch_size=16)
 
 
 def train_loop(loop_config: dict) -> None:
@@ -92,7 +71,7 @@ def train_loop(loop_config: dict) -> None:
         targets = [t for t in targets if t]
         if not keep:
             return None
-        log_probs = trainee(_pixels(batch["pixels"][keep], device)).log_softmax(-1).transpose(0, 1)  # columns first
+        log_probs = trainee(grey_batch(trimmed(batch["pixels"][keep]), device)).log_softmax(-1).transpose(0, 1)  # columns first
         columns = torch.full((len(keep),), log_probs.shape[0], dtype=torch.long)
         loss = ctc(log_probs, torch.tensor([c for t in targets for c in t], dtype=torch.long),
                    columns, torch.tensor([len(t) for t in targets], dtype=torch.long))
