@@ -36,7 +36,7 @@ from PIL import Image  # noqa: E402
 from pipeline.engines import PageImage, engine_class  # noqa: E402
 from pipeline.page.assembly import Line, Paragraph, Region  # noqa: E402
 from pipeline.quality.metrics import bow_f1, char_edits  # noqa: E402
-from pipeline.run.config import EngineConfig  # noqa: E402
+from pipeline.run.config import EngineConfig, recognizer_list, recognizers_name  # noqa: E402
 
 PAGES = ROOT.parent / "shared" / "data" / "handwriting_lines" / "testaments_de_poilus" / "pages"
 SHIPPED = ROOT / "models" / "handwriting-lines"
@@ -48,7 +48,7 @@ def readers(model: Path | None, rapidocr_model: str | None = None) -> dict[str, 
     for seg in ("tesseract", "detector"):
         out[f"rapidocr/{seg}"] = EngineConfig(name="rapidocr", segmenter=seg)
         if rapidocr_model:
-            out[f"rapidocr@{Path(rapidocr_model).name}/{seg}"] = EngineConfig(name="rapidocr", segmenter=seg, rapidocr_model=rapidocr_model)
+            out[f"rapidocr@{recognizers_name(rapidocr_model)}/{seg}"] = EngineConfig(name="rapidocr", segmenter=seg, rapidocr_models=recognizer_list(rapidocr_model))
         if model is not None:
             out[f"trocr/{seg}"] = EngineConfig(name="trocr", model=str(model), segmenter=seg, dtype="float32")
     return out
@@ -87,7 +87,7 @@ def main() -> int:
     if kraken is not None:
         configs["rapidocr/kraken_blla"] = EngineConfig(name="rapidocr")
         if args.rapidocr_model:
-            configs[f"rapidocr@{Path(args.rapidocr_model).name}/kraken_blla"] = EngineConfig(name="rapidocr", rapidocr_model=args.rapidocr_model)
+            configs[f"rapidocr@{recognizers_name(args.rapidocr_model)}/kraken_blla"] = EngineConfig(name="rapidocr", rapidocr_models=recognizer_list(args.rapidocr_model))
     for name, cfg in configs.items():
         engine = engine_class(cfg.name).load(cfg)
         if name.endswith("kraken_blla"):

@@ -34,7 +34,7 @@ from pipeline.engines.base import PageImage  # noqa: E402
 from pipeline.engines.auto import AutoEngine  # noqa: E402
 from pipeline.engines.tesseract import TesseractEngine  # noqa: E402
 from pipeline.quality.metrics import bow_f1, char_edits  # noqa: E402
-from pipeline.run.config import EngineConfig  # noqa: E402
+from pipeline.run.config import EngineConfig, recognizer_list  # noqa: E402
 from tests.corpus import page_text, rasterize_pdf, write_born_digital_pdf  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data" / "born_digital"
@@ -78,7 +78,7 @@ def main() -> int:
     readers: tuple[str, ...] = ("eng", "by_hand", "listed", "auto", "engine_auto")
     if args.rapidocr_model:
         engines["engine_auto_other"] = AutoEngine.load(EngineConfig(name="auto", languages=("auto",),
-                                                                    rapidocr_model=args.rapidocr_model))
+                                                                    rapidocr_models=recognizer_list(args.rapidocr_model)))
         readers += ("engine_auto_other",)
     # once each before timing, on a page of no document in the set: what a long run pays once per
     # actor (a pack's model loaded on first use, imports) is not a cost per page

@@ -39,7 +39,7 @@ from pipeline.engines import PageImage, engine_class  # noqa: E402
 from pipeline.page.scoring import token_stats  # noqa: E402
 from pipeline.quality.calibration import for_run as calibration_for  # noqa: E402
 from pipeline.quality.metrics import char_edits  # noqa: E402
-from pipeline.run.config import EngineConfig  # noqa: E402
+from pipeline.run.config import EngineConfig, recognizer_list, recognizers_name  # noqa: E402
 from pipeline.run.recognize import raw_confidence  # noqa: E402
 from tests.corpus import mixed_page  # noqa: E402
 
@@ -86,9 +86,9 @@ def main() -> int:
     readers = {"tesseract": EngineConfig(name="tesseract"), "rapidocr_detector": EngineConfig(name="rapidocr", segmenter="detector"),
                "auto": EngineConfig(name="auto")}
     if args.rapidocr_model:
-        other = Path(args.rapidocr_model).name
-        readers[f"rapidocr_detector@{other}"] = EngineConfig(name="rapidocr", segmenter="detector", rapidocr_model=args.rapidocr_model)
-        readers[f"auto@{other}"] = EngineConfig(name="auto", rapidocr_model=args.rapidocr_model)
+        other = recognizers_name(args.rapidocr_model)
+        readers[f"rapidocr_detector@{other}"] = EngineConfig(name="rapidocr", segmenter="detector", rapidocr_models=recognizer_list(args.rapidocr_model))
+        readers[f"auto@{other}"] = EngineConfig(name="auto", rapidocr_models=recognizer_list(args.rapidocr_model))
     results: dict = {}
     for set_name, items in sets.items():
         results[set_name] = {}

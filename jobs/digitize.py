@@ -27,7 +27,7 @@ if not os.environ.get("RAY_ADDRESS"):
     os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
 
 from connectors import S3AccessError, configure_s3, discover, is_remote
-from pipeline.run.config import DigitizeConfig, EngineConfig, GpuMode, RenderConfig, TextLayerConfig, TextLayerMode
+from pipeline.run.config import DigitizeConfig, EngineConfig, GpuMode, RenderConfig, TextLayerConfig, TextLayerMode, recognizer_list
 from pipeline.quality.calibration import for_run as calibration_for_run
 from jobs.export import parse_formats
 from pipeline.engines import ENGINES, EngineLoadError, engine_class
@@ -45,10 +45,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--model", default=None, help="hub id or local folder, for model engines")
     p.add_argument("--handwriting-model", default=None,
                    help="--engine auto: a trocr model (hub id or folder) for handwritten lines (default: RapidOCR)")
-    p.add_argument("--rapidocr-model", default=EngineConfig.rapidocr_model,
-                   help="RapidOCR's recognizer (engines rapidocr and auto): an ONNX file or a folder holding model.onnx "
-                        "(jobs/train_recognizer.py --init-from rapidocr makes one; models/ppocr-testaments is one fine-tuned "
-                        "here on French WWI hands), or 'wheel' for the rapidocr wheel's own")
+    p.add_argument("--rapidocr-model", default=",".join(EngineConfig.rapidocr_models),
+                   help="RapidOCR's recognizers (engines rapidocr and auto), comma-separated, in the order they read: "
+                        "the first reads every line, the next re-reads the lines the reading so far is unsure of and "
+                        "the likelier reading is kept. Each is 'wheel' (the rapidocr wheel's own), a model in models/ by "
+                        "name (ppocr-testaments: fine-tuned here on French WWI hands), an ONNX file, or a folder holding "
+                        "model.onnx (jobs/train_recognizer.py --init-from rapidocr makes one)")
     p.add_argument("--segmenter", choices=SEGMENTERS, default=EngineConfig.segmenter,
                    help="how line engines (trocr, rapidocr) find lines: Tesseract's layout analysis, PP-OCR's text "
                         "detector (better on handwriting), or kraken's blla (better still; needs kraken installed)")
@@ -126,7 +128,7 @@ def build_config(args: argparse.Namespace) -> DigitizeConfig:
             emit_embeddings=args.emit_embeddings,
             segmenter=args.segmenter,
             handwriting_model=args.handwriting_model,
-            rapidocr_model=args.rapidocr_model,
+            rapidocr_models=recognizer_list(args.rapidocr_model),
         ),
         render=RenderConfig(dpi=args.dpi, max_pixels=args.max_pixels, upscale_small_text=not args.keep_small_text),
         text_layer=TextLayerConfig(mode=args.text_layer),

@@ -108,11 +108,11 @@ def test_fine_tune_on_ray_train_then_the_engines_read_with_the_tuned_model(tmp_p
     assert any(not torch.equal(trained[k], stock[k]) for k in stock)
     assert "--rapidocr-model" in (out / "README.md").read_text()
 
-    cfg = EngineConfig(name="rapidocr", rapidocr_model=str(out))
+    cfg = EngineConfig(name="rapidocr", rapidocr_models=(str(out),))
     RapidOCREngine.preflight(cfg)
     engine = RapidOCREngine.load(cfg)
     assert engine.model_id.endswith(":tuned")
     [result] = engine.read_lines([line_image("le la de et", height=48).convert("RGB")])
     assert result.text and result.confidence is not None
     with pytest.raises(EngineLoadError, match="no recognizer"):
-        RapidOCREngine.preflight(EngineConfig(name="rapidocr", rapidocr_model=str(tmp_path / "nowhere")))
+        RapidOCREngine.preflight(EngineConfig(name="rapidocr", rapidocr_models=("wheel", str(tmp_path / "nowhere"))))

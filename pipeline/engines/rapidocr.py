@@ -1,10 +1,15 @@
 """RapidOCR: PP-OCR's recognizer (ONNX weights inside the `rapidocr` wheel, Apache-2.0) reading
-the lines Tesseract's layout analysis finds.
+the lines Tesseract's layout analysis (or PP-OCR's detector) finds.
 
 It reads handwriting far better than Tesseract and printed lines about as well, on CPU through
 onnxruntime. Its detector is not used: Tesseract's layout gives the reading order (columns,
 paragraphs, tables) the pipeline's text and blocks keep. Token confidences are the recognizer's
 per-character CTC probabilities, averaged over each word.
+
+Several recognizers read in turn (`--rapidocr-model`, by default the wheel's, then the fine-tune
+on French WWI hands): a line the reading so far holds under `RECHECK_BELOW` is read by the next,
+and the likelier reading kept. A fine-tune reads its collection's hands far better and others
+worse; the pair keeps near the better of the two on each (docs/recognizer.md).
 """
 
 from __future__ import annotations
@@ -22,8 +27,13 @@ from pipeline.page.detected_lines import SEEN_MAX_SIDE
 from pipeline.page.documents import RenderSpec
 from pipeline.page.scoring import span_confidence
 from pipeline.page.segment import line_segmenter
+from pipeline.quality.line_calibration import likelier
 from pipeline.run.config import WHEEL_RECOGNIZER, EngineConfig
 from pipeline.run.records import Token
+
+# a line read under this confidence is read again by the next recognizer: the wheel reads the print
+# and the hands it knows above it, and re-reading those would double their cost for nothing
+RECHECK_BELOW = 0.95
 
 
 def _rapidocr():
@@ -40,7 +50,7 @@ def ppocr(rec_model: str | None = None):
     return _ppocr(recognizer_file(rec_model))
 
 
-@lru_cache(maxsize=2)
+@lru_cache(maxsize=4)
 def _ppocr(rec_file: str | None):
     """One onnxruntime thread per actor, as Ray runs an actor per core. Its log says errors
     only: an empty detection is an answer here, not a warning for the user."""
@@ -99,24 +109,43 @@ def word_tokens(text: str, char_confs: list[float] | None, line_conf: float, box
     return tokens
 
 
+def read_crop(reader, crop: Image.Image) -> LineResult:
+    """One line crop as one RapidOCR recognizer reads it."""
+    try:
+        out = reader(np.asarray(crop.convert("RGB")), use_det=False, use_cls=False, use_rec=True, return_word_box=True)
+    except Exception:  # noqa: BLE001 - its resize refuses slivers (a rule 2,500 x 10 px): no text there
+        return LineResult(text="", tokens=[], confidence=None)
+    text = " ".join(t for t in (out.txts or ()) if t).strip()
+    line_conf = float(np.mean(out.scores)) if out.scores else 0.0
+    words = out.word_results[0] if out.word_results else None
+    char_confs = list(words.confs) if words is not None and getattr(words, "confs", None) is not None else None
+    tokens = word_tokens(text, char_confs, line_conf, [0.0, 0.0, float(crop.width), float(crop.height)])
+    return LineResult(text=text, tokens=tokens, confidence=span_confidence(tokens))
+
+
+def _model_name(rec_model: str) -> str:
+    return os.path.basename(os.path.normpath(rec_model)) if recognizer_file(rec_model) else "PP-OCR-rec"
+
+
 class RapidOCREngine(LinePageEngine):
     name: ClassVar[str] = "rapidocr"
     token_unit: ClassVar[str] = "word"
 
-    def __init__(self, reader, cfg: EngineConfig, segmenter):
-        self.reader = reader
+    def __init__(self, readers: list, cfg: EngineConfig, segmenter):
+        self.readers = readers  # one RapidOCR per recognizer, in the order they read
         self.cfg = cfg
         self.segmenter = segmenter
 
     @classmethod
     def load(cls, cfg: EngineConfig, device: str = "cpu") -> "RapidOCREngine":
-        return cls(ppocr(cfg.rapidocr_model), cfg,
-                   line_segmenter(cfg.segmenter, cfg.tessdata, device, cfg.rapidocr_model))
+        models = recognizers(cfg)
+        return cls([ppocr(m) for m in models], cfg, line_segmenter(cfg.segmenter, cfg.tessdata, device, models[0]))
 
     @classmethod
     def preflight(cls, cfg: EngineConfig) -> None:
         _rapidocr()
-        recognizer_file(cfg.rapidocr_model)
+        for model in recognizers(cfg):
+            recognizer_file(model)
         preflight_segmenter(cfg)
 
     @staticmethod
@@ -137,23 +166,21 @@ class RapidOCREngine(LinePageEngine):
 
     @property
     def model_id(self) -> str:
-        tuned = recognizer_file(self.cfg.rapidocr_model)
-        name = os.path.basename(os.path.normpath(self.cfg.rapidocr_model)) if tuned else "PP-OCR-rec"
-        return f"rapidocr-{_version()}:{name}"
+        return f"rapidocr-{_version()}:" + "+".join(_model_name(m) for m in recognizers(self.cfg))
 
     def read_lines(self, crops: list[Image.Image]) -> list[LineResult]:
-        results = []
-        for crop in crops:
-            try:
-                out = self.reader(np.asarray(crop.convert("RGB")), use_det=False, use_cls=False, use_rec=True,
-                                  return_word_box=True)
-            except Exception:  # noqa: BLE001 - its resize refuses slivers (a rule 2,500 x 10 px): no text there
-                results.append(LineResult(text="", tokens=[], confidence=None))
-                continue
-            text = " ".join(t for t in (out.txts or ()) if t).strip()
-            line_conf = float(np.mean(out.scores)) if out.scores else 0.0
-            words = out.word_results[0] if out.word_results else None
-            char_confs = list(words.confs) if words is not None and getattr(words, "confs", None) is not None else None
-            tokens = word_tokens(text, char_confs, line_conf, [0.0, 0.0, float(crop.width), float(crop.height)])
-            results.append(LineResult(text=text, tokens=tokens, confidence=span_confidence(tokens)))
+        results = [read_crop(self.readers[0], crop) for crop in crops]
+        for reader in self.readers[1:]:
+            for i, crop in enumerate(crops):
+                if (results[i].confidence or 0.0) < RECHECK_BELOW:
+                    other = read_crop(reader, crop)
+                    # two recognizers of one family: their raw scores are one scale
+                    if other.text and likelier(None, "", results[i].text, results[i].confidence,
+                                               "", other.text, other.confidence):
+                        results[i] = other
         return results
+
+
+def recognizers(cfg: EngineConfig) -> tuple[str, ...]:
+    """The recognizers a config names, in the order they read; the wheel's when it names none."""
+    return cfg.rapidocr_models or (WHEEL_RECOGNIZER,)

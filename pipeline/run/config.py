@@ -15,9 +15,11 @@ TextLayerMode = Literal["auto", "ocr", "only"]
 GpuMode = Literal["auto", "always", "never"]
 
 DEFAULT_TESSDATA = "/usr/share/tesseract-ocr/5/tessdata"
-# --rapidocr-model's default: the rapidocr wheel's own recognizer. The fine-tune shipped in
-# models/ppocr-testaments reads French WWI hands far better and other hands worse (its card).
-WHEEL_RECOGNIZER = "wheel"
+WHEEL_RECOGNIZER = "wheel"  # the rapidocr wheel's own recognizer
+# --rapidocr-model's default: the wheel's recognizer reads every line, and the lines it is unsure of
+# are read again by the fine-tune shipped in models/ppocr-testaments (French WWI hands), the
+# likelier reading kept: each alone reads some hands far worse than the pair (docs/recognizer.md)
+DEFAULT_RECOGNIZERS = (WHEEL_RECOGNIZER, "ppocr-testaments")
 
 
 @dataclass(frozen=True)
@@ -39,8 +41,10 @@ class EngineConfig:
     # text detector (pipeline/page/detected_lines.py)
     segmenter: str = "tesseract"
     handwriting_model: str | None = None  # --engine auto's handwriting reader: a trocr model (default RapidOCR)
-    # RapidOCR's recognizer (engines rapidocr and auto): an ONNX file or folder, or "wheel"
-    rapidocr_model: str = WHEEL_RECOGNIZER
+    # RapidOCR's recognizers (engines rapidocr and auto), in turn: each an ONNX file or folder, a
+    # model shipped in models/ by name, or "wheel"; the first reads every line (and its detector
+    # finds them), the next re-reads the lines the reading so far is unsure of
+    rapidocr_models: tuple[str, ...] = DEFAULT_RECOGNIZERS
 
 
 @dataclass(frozen=True)
@@ -94,3 +98,13 @@ class DigitizeConfig:
 
     def replace(self, **changes: object) -> "DigitizeConfig":
         return dataclasses.replace(self, **changes)
+
+
+def recognizer_list(spec: str) -> tuple[str, ...]:
+    """--rapidocr-model's comma-separated recognizers, in the order they read."""
+    return tuple(x.strip() for x in spec.split(",") if x.strip())
+
+
+def recognizers_name(spec: str) -> str:
+    """A short name for a --rapidocr-model list (bench rows): each recognizer's folder or file name."""
+    return "+".join(os.path.basename(os.path.normpath(x)) for x in recognizer_list(spec))

@@ -17,6 +17,9 @@ from pipeline.recognizer.tokenizer import normalize_text
 
 STOCK_NAMES = ("rapidocr", "ppocr")  # --init-from: the recognizer inside the rapidocr wheel
 MODEL_FILE = "model.onnx"
+# the recognizers this project ships, named by their folder: found beside the code wherever it runs
+# (a Ray job's working_dir is unpacked in another folder on each node)
+SHIPPED_MODELS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "models")
 HEIGHT = 48  # PP-OCR's recognizer input height (rec_img_shape 3 x 48 x 320)
 MIN_WIDTH = 320
 MAX_WIDTH = 1280  # training lines wider than 26.7 x their height are squeezed to this
@@ -36,17 +39,22 @@ def is_ppocr(init_from: str | None) -> bool:
     """Whether --init-from names a PP-OCR recognizer rather than a transformers model."""
     if not init_from:
         return False
-    return (init_from in STOCK_NAMES or init_from.endswith(".onnx")
-            or os.path.isfile(os.path.join(init_from, MODEL_FILE)))
+    return init_from in STOCK_NAMES or init_from.endswith(".onnx") or os.path.isfile(model_file(init_from))
 
 
 def model_file(init_from: str) -> str:
     """The ONNX file a model name means: the wheel's recognizer for `rapidocr`, a .onnx file as
-    it is, or a folder's model.onnx (what this project's training writes). The rapidocr engine's
-    --rapidocr-model follows the same rule."""
+    it is, a folder's model.onnx (what this project's training writes), or a model shipped in
+    models/ by its folder's name (`ppocr-testaments`). The rapidocr engine's --rapidocr-model
+    follows the same rule."""
     if init_from in STOCK_NAMES:
         return stock_model()
-    return init_from if init_from.endswith(".onnx") else os.path.join(init_from, MODEL_FILE)
+    if init_from.endswith(".onnx"):
+        return init_from
+    shipped = os.path.normpath(os.path.join(SHIPPED_MODELS, init_from))
+    if os.sep not in init_from and not os.path.exists(init_from) and os.path.isdir(shipped):
+        return os.path.join(shipped, MODEL_FILE)
+    return os.path.join(init_from, MODEL_FILE)
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,8 @@ from pipeline.recognizer.data import Gathered, TrainDataError, require_coverage
 from pipeline.recognizer.ppocr.model import MODEL_FILE, Alphabet, LineShaper, load_onnx, model_file, trainable
 
 PPOCR_USE = ["    digitize --engine rapidocr --rapidocr-model THIS_FOLDER --input SCANS --output OUT",
-             "    digitize --engine auto --rapidocr-model THIS_FOLDER ...   # auto's handwriting reader", "",
+             "    digitize --engine auto --rapidocr-model THIS_FOLDER ...   # auto's handwriting reader",
+             "    digitize --rapidocr-model wheel,THIS_FOLDER ...   # the lines the wheel's is unsure of read again by this", "",
              "or with RapidOCR alone:", "",
              "    RapidOCR(params={'Rec.model_path': 'THIS_FOLDER/model.onnx'})"]
 
