@@ -39,7 +39,7 @@ from pipeline.engines import PageImage, engine_class  # noqa: E402
 from pipeline.page.scoring import token_stats  # noqa: E402
 from pipeline.quality.calibration import for_run as calibration_for  # noqa: E402
 from pipeline.quality.metrics import char_edits  # noqa: E402
-from pipeline.run.config import EngineConfig, recognizer_list, recognizers_name  # noqa: E402
+from pipeline.run.config import DigitizeConfig, EngineConfig, recognizer_list, recognizers_name  # noqa: E402
 from pipeline.run.recognize import raw_confidence  # noqa: E402
 from tests.corpus import mixed_page  # noqa: E402
 
@@ -61,6 +61,9 @@ def covering(blocks, box) -> str | None:
         if w > 0 and h > 0 and w * h > best_area:
             best, best_area = b.engine, w * h
     return best
+
+
+REVIEW = DigitizeConfig.review_threshold
 
 
 def main() -> int:
@@ -118,7 +121,10 @@ def main() -> int:
             if confidences:  # calibrated confidence = the chance of a good page; does it hold here?
                 entry["calibrated"] = {"predicted_good": round(float(np.mean(confidences)), 3),
                                        "observed_good": round(float(np.mean(good)), 3),
-                                       "brier": round(float(np.mean((np.array(confidences) - np.array(good)) ** 2)), 3)}
+                                       "brier": round(float(np.mean((np.array(confidences) - np.array(good)) ** 2)), 3),
+                                       # what a run does with them: a bad page over the threshold skips review
+                                       "bad_passing_review": sum(c >= REVIEW and not g for c, g in zip(confidences, good)),
+                                       "good_sent_to_review": sum(c < REVIEW and g for c, g in zip(confidences, good))}
             if routed:
                 entry.update(routing=routed, wrong=wrong, lines=sum(routed.values()))
             results[set_name][name] = entry

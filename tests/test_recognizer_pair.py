@@ -70,3 +70,12 @@ def test_the_default_pair_resolves_the_shipped_model_from_any_folder(tmp_path, m
     assert len(engine.readers) == 2 and engine.readers[0] is not engine.readers[1]
     with pytest.raises(EngineLoadError, match="no recognizer"):
         RapidOCREngine.preflight(EngineConfig(name="rapidocr", rapidocr_models=("wheel", "no-such-model")))
+
+
+def test_auto_reads_weak_printed_lines_again_with_the_first_recognizer_only():
+    from pipeline.engines.auto import AutoEngine
+
+    engine = AutoEngine.load(EngineConfig(name="auto"))
+    assert len(engine.hand.readers) == 2  # the detector's lines (handwriting) are read by the pair
+    assert engine.rereader.readers == engine.hand.readers[:1]
+    assert engine.rereader.model_id.endswith(":PP-OCR-rec")

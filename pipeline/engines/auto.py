@@ -20,6 +20,7 @@ the page `writing_not_read`, for review: no token score shows text nobody read.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from functools import cached_property
 from typing import ClassVar
 
 import numpy as np
@@ -156,6 +157,11 @@ class AutoEngine:
         self.printed, self.hand, self.cfg, self.rules = printed, hand, cfg, rules
         self.line_calibration = line_calibration
 
+    @cached_property
+    def rereader(self) -> LinePageEngine:
+        """What reads Tesseract's weak lines again: the handwriting reader's reader for print."""
+        return self.hand.print_reader()
+
     @classmethod
     def load(cls, cfg: EngineConfig, device: str = "cpu") -> "AutoEngine":
         hand, hand_cfg = handwriting_reader(cfg)
@@ -266,7 +272,7 @@ class AutoEngine:
         _, lines = self._printed_reading(page)
         body = _body(lines)
         lines = [ln for ln in lines if _line_shaped(ln, body)]
-        return list(zip(lines, self.hand.read_lines(_crops(page, lines)))) if lines else []
+        return list(zip(lines, self.rereader.read_lines(_crops(page, lines)))) if lines else []
 
     def _printed_reading(self, page: PageImage) -> tuple[PageReading, list[Line]]:
         """Tesseract's reading of the page and its lines, each marked as Tesseract's."""
@@ -305,7 +311,7 @@ class AutoEngine:
         weak = [ln for r in regions for p in r.paragraphs for ln in p.lines
                 if (ln.confidence or 0.0) < self.rules.weak_line and _line_shaped(ln, body)]
         if weak:  # weak lines the detector did not replace: read again, the likelier reading kept
-            for line, result in zip(weak, self.hand.read_lines(_crops(page, weak))):
+            for line, result in zip(weak, self.rereader.read_lines(_crops(page, weak))):
                 if self._likelier(line, result):
                     self._take(line, result)
         for region in detected:  # into Tesseract's reading order (columns kept), by height on the page

@@ -63,6 +63,11 @@ class LinePageEngine:
         """One result per crop, in order; token boxes, where given, in the crop's pixels."""
         raise NotImplementedError
 
+    def print_reader(self) -> "LinePageEngine":
+        """The reader for lines found as print (a line Tesseract read weakly): this engine,
+        unless it holds readers tuned to hands, which add nothing on print."""
+        return self
+
     def recognize(self, pages: list[PageImage]) -> list[Recognition]:
         work: list[_PageWork] = []
         crops: list[Image.Image] = []
