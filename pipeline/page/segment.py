@@ -75,7 +75,7 @@ SEGMENTERS = ("tesseract", "detector", "blla")
 
 def line_segmenter(name: str, tessdata: str, device: str = "cpu", rapidocr_model: str | None = None):
     """The segmenter a line engine's config names (the detector shares the RapidOCR sessions of
-    the engine's `rapidocr_model`)."""
+    the engine's first recognizer, `rapidocr_model`)."""
     if name == "tesseract":
         return LineSegmenter(tessdata)
     if name == "detector":
