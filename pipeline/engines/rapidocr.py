@@ -2,9 +2,9 @@
 the lines Tesseract's layout analysis (or PP-OCR's detector) finds.
 
 It reads handwriting far better than Tesseract and printed lines about as well, on CPU through
-onnxruntime. Its detector is not used: Tesseract's layout gives the reading order (columns,
-paragraphs, tables) the pipeline's text and blocks keep. Token confidences are the recognizer's
-per-character CTC probabilities, averaged over each word.
+onnxruntime. PP-OCR's detector serves as the `detector` segmenter (pipeline/page/detected_lines.py);
+with Tesseract's layout the reading order (columns, paragraphs, tables) is Tesseract's. Token
+confidences are the recognizer's per-character CTC probabilities, averaged over each word.
 
 Several recognizers read in turn (`--rapidocr-model`, by default the wheel's, then the fine-tune
 on French WWI hands): a line the reading so far holds under `RECHECK_BELOW` is read by the next,
@@ -171,7 +171,7 @@ class RapidOCREngine(LinePageEngine):
 
     def print_reader(self) -> "RapidOCREngine":
         """The first recognizer alone: the later ones are fine-tunes on hands, whose re-reads of
-        weak printed lines changed no CER on print and cost a fifth more line reading."""
+        weak printed lines cost time and changed nothing on print (docs/recognizer.md)."""
         if len(self.readers) == 1:
             return self
         return RapidOCREngine(self.readers[:1], replace(self.cfg, rapidocr_models=recognizers(self.cfg)[:1]), self.segmenter)
