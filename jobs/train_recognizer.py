@@ -100,7 +100,12 @@ def main(argv: list[str] | None = None) -> int:
     except TrainDataError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    print(f"[train] best validation CER {summary.get('best_val_cer')} at step {summary.get('to_step')}; model in {cfg.output}")
+    from pipeline.recognizer.card import best_validation, read_log
+
+    best = best_validation(read_log(cfg.output))
+    where = f"{best['val_cer']:.4f} at step {best['step']}" if best else "none (no validation ran)"
+    print(f"[train] this leg: steps {summary.get('from_step')} -> {summary.get('to_step')}; best validation CER {where}; "
+          f"model in {cfg.output}")
     return 0
 
 

@@ -51,13 +51,18 @@ TROCR_USE = ["    digitize --engine trocr --model THIS_FOLDER --input SCANS --ou
              "    text = processor.batch_decode(ids, skip_special_tokens=True)[0]"]
 
 
+def best_validation(records: list[dict]) -> dict | None:
+    """The validation record of the best step in a run's log (the step whose weights it keeps)."""
+    vals = [r for r in records if r.get("event") == "validation"]
+    return min(vals, key=lambda r: r["val_cer"]) if vals else None
+
+
 def write_card(output: str, run: dict, notes: str = "", use: list[str] = TROCR_USE) -> str:
     """README.md of the model folder. `run` holds the command, the data counts and the skips;
     the validation history comes from the log, so every leg appears."""
     records = read_log(output)
     legs = [r for r in records if r.get("event") == "leg"]
-    vals = [r for r in records if r.get("event") == "validation"]
-    best = min(vals, key=lambda r: r["val_cer"]) if vals else None
+    best = best_validation(records)
     lines = [f"# {Path(output).resolve().name}: a handwriting line recognizer trained by this project", ""]
     if notes:
         lines += [notes.strip(), ""]
