@@ -6,7 +6,9 @@ engine reads (a line the wheel's reads under RECHECK_BELOW read again by the fin
 likelier kept), and of an oracle that keeps the better of the two by truth; how many lines the
 pair read twice and how many it took from the fine-tune; and the pair at other thresholds.
 
-    python bench/bench_recognizer_pair.py [--data ../shared/data]
+    python bench/bench_recognizer_pair.py [--data ../shared/data] [--second FOLDER]
+
+--second reads with another fine-tune in the second place (a candidate, before it is shipped).
 
 Sets: the Testaments val lines (14 wills never trained on), and ../shared/data's other
 handwriting read line by line: IAM lines (research use, evaluation only), SimpleHTR, the 8 x 8
@@ -54,15 +56,16 @@ def cer(truths: list[str], readings: list[str]) -> float:
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--data", default=str(ROOT.parent / "shared" / "data"))
+    p.add_argument("--second", default=DEFAULT_RECOGNIZERS[1], help="the recognizer that re-reads (default: the shipped one)")
     p.add_argument("--output", default=str(ROOT / "bench" / "results" / "recognizer_pair.json"))
     args = p.parse_args()
     sets = line_sets(Path(args.data))
     if not sets:
         raise SystemExit(f"no line sets under {args.data}")
-    first, second = DEFAULT_RECOGNIZERS
+    first, second = DEFAULT_RECOGNIZERS[0], args.second
     alone = [RapidOCREngine.load(EngineConfig(name="rapidocr", rapidocr_models=(m,))) for m in (first, second)]
-    pair = RapidOCREngine.load(EngineConfig(name="rapidocr", rapidocr_models=DEFAULT_RECOGNIZERS))
-    results: dict = {"recheck_below": RECHECK_BELOW, "recognizers": list(DEFAULT_RECOGNIZERS), "sets": {}}
+    pair = RapidOCREngine.load(EngineConfig(name="rapidocr", rapidocr_models=(first, second)))
+    results: dict = {"recheck_below": RECHECK_BELOW, "recognizers": [first, second], "sets": {}}
     for name, items in sets.items():
         crops = [image.convert("RGB") for image, _ in items]
         truths = [text for _, text in items]
