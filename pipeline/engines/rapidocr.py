@@ -171,7 +171,7 @@ class RapidOCREngine(LinePageEngine):
 
     def print_reader(self) -> "RapidOCREngine":
         """The first recognizer alone: the later ones are fine-tunes on hands, whose re-reads of
-        weak printed lines cost time and changed nothing on print (docs/recognizer.md)."""
+        weak printed lines cost time and changed next to nothing on print (docs/recognizer.md)."""
         if len(self.readers) == 1:
             return self
         return RapidOCREngine(self.readers[:1], replace(self.cfg, rapidocr_models=recognizers(self.cfg)[:1]), self.segmenter)
