@@ -9,7 +9,6 @@ import os
 import shutil
 import tempfile
 
-
 from pipeline.engines.hf import generation_budget
 from pipeline.recognizer.architecture import encoder_grid
 from pipeline.recognizer.config import TrainConfig

@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import os
 
-
 from pipeline.recognizer.config import TrainConfig
 from pipeline.recognizer.ppocr.model import MODEL_FILE, Alphabet, load_onnx, save, trainable, trimmed
 from pipeline.recognizer.train_loop import START_FOLDER
