@@ -89,8 +89,23 @@ def test_fine_tune_on_ray_train_then_the_engines_read_with_the_tuned_model(tmp_p
     from pipeline.run.config import EngineConfig
 
     lines = write_line_folder(tmp_path / "lines", {"A": sentences(8, 1), "V": sentences(3, 3)}, split={"V": "val"})
+    # synthetic lines reach the stream unchecked: one the alphabet cannot write (a private-use
+    # character) must be counted and left out, not stop the run
+    import io
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    synthetic = tmp_path / "synthetic.parquet"
+    pngs = []
+    for text in ("le notaire \ue000", "de la ville"):
+        buffer = io.BytesIO()
+        line_image(text, height=48).save(buffer, format="PNG")
+        pngs.append({"bytes": buffer.getvalue()})
+    pq.write_table(pa.table({"image": pngs, "text": ["le notaire \ue000", "de la ville"]}), synthetic)
     out = tmp_path / "tuned"
     command = [sys.executable, "jobs/train_recognizer.py", "--output", str(out), "--lines", str(lines),
+               "--synthetic", str(synthetic),
                "--val-lines", str(lines), "--init-from", "rapidocr", "--batch-size", "4", "--steps", "4",
                "--eval-every", "2", "--warmup-steps", "1", "--learning-rate", "1e-4", "--cpus-per-worker", "0.5"]
     done = subprocess.run(command, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}, capture_output=True,
@@ -98,6 +113,8 @@ def test_fine_tune_on_ray_train_then_the_engines_read_with_the_tuned_model(tmp_p
     assert done.returncode == 0, done.stderr[-3000:]
     log = [json.loads(x) for x in (out / "train_log.jsonl").read_text().splitlines()]
     assert [r["step"] for r in log if r.get("event") == "validation"] == [0, 2, 4]  # where it started, then on
+    [skipped] = [r["reasons"] for r in log if r.get("event") == "skipped_in_stream"]
+    assert skipped.get("characters the tokenizer lacks", 0) >= 1
     vals = {r["step"]: r["val_cer"] for r in log if r.get("event") == "validation"}
     best = json.loads((out / "best.json").read_text())
     assert best["val_cer"] == min(vals.values()) and vals[best["step"]] == best["val_cer"]

@@ -65,16 +65,19 @@ def train_loop(loop_config: dict) -> None:
 
     def step(batch: dict):
         good = [i for i, s in enumerate(batch["skip"]) if not s]
-        targets = [alphabet.encode(str(batch["text"][i])) for i in good]
-        keep = [i for i, t in zip(good, targets) if t]
-        targets = [t for t in targets if t]
+        texts = [str(batch["text"][i]) for i in good]
+        # synthetic lines reach the stream unchecked: a line the alphabet cannot write is counted, not fatal
+        reasons = ["characters the tokenizer lacks" if alphabet.missing(t) else "" if t.strip() else "empty transcription"
+                   for t in texts]
+        targets = [alphabet.encode(t) for t, r in zip(texts, reasons) if not r]
+        keep = [i for i, r in zip(good, reasons) if not r]
         if not keep:
             return None
         log_probs = trainee(grey_batch(trimmed(batch["pixels"][keep]), device)).log_softmax(-1).transpose(0, 1)  # columns first
         columns = torch.full((len(keep),), log_probs.shape[0], dtype=torch.long)
         loss = ctc(log_probs, torch.tensor([c for t in targets for c in t], dtype=torch.long),
                    columns, torch.tensor([len(t) for t in targets], dtype=torch.long))
-        return loss, {}, len(keep), []
+        return loss, {}, len(keep), reasons
 
     if run.state["step"] == 0 and not checkpoint:
         evaluate()  # where fine-tuning starts from
