@@ -57,13 +57,17 @@ def test_a_language_without_its_pack_is_flagged_not_an_error(pages, tmp_path):
 def test_a_new_documents_first_page_is_probed_then_read_once_with_its_own_pack(pages):
     auto = TesseractEngine.load(EngineConfig(languages=("auto",)))
     full_readings = []
-    read = auto._read_regions
+    read, probe = auto._read_regions, auto._read_text
 
-    def counted(page, api, band=None):  # the real reading, counted
-        full_readings.append(band is None)
-        return read(page, api, band)
+    def counted(page, api):  # the real readings, counted
+        full_readings.append(True)
+        return read(page, api)
 
-    auto._read_regions = counted
+    def probed(image, dpi, api):
+        full_readings.append(False)
+        return probe(image, dpi, api)
+
+    auto._read_regions, auto._read_text = counted, probed
     for document, lang, iso in (("a.pdf", "eng", "en"), ("b.pdf", "fra", "fr"), ("c.pdf", "deu", "de")):
         full_readings.clear()
         assert auto.recognize([PageImage(pages[lang][0], 200, document=document)])[0].language == iso

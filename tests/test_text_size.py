@@ -71,3 +71,26 @@ def test_scan_noise_and_paper_grain_are_not_taken_for_tiny_text():
     assert upscale_factor(noisy) == 1.0
     grain = np.where(rng.random((900, 1600)) < 0.12, 150, 215).astype(np.uint8)  # a textured ground, no writing
     assert character_height(grain)[0] is None and upscale_factor(grain) == 1.0
+
+
+def test_ink_components_are_the_8_connected_blobs_measured_at_full_resolution():
+    from scipy import ndimage
+
+    from pipeline.page.text_size import Component, components
+
+    mask = np.zeros((12, 20), bool)
+    mask[1:5, 1:5] = True  # a square
+    mask[np.arange(6, 11), np.arange(2, 7)] = True  # a diagonal stroke: one component, 8-connected
+    mask[2:4, 12:19] = True  # a bar
+    found = sorted(components(mask), key=lambda c: (c.top, c.left))
+    assert found == [Component(4, 4, 16, 1, 1), Component(2, 7, 14, 2, 12), Component(5, 5, 5, 6, 2)]
+    assert components(np.zeros((0, 8), bool)) == [] and components(np.zeros((8, 8), bool)) == []
+    # every step: the same boxes and sizes as scipy's labelling of the sampled mask, scaled back
+    noisy = np.random.default_rng(0).random((90, 70)) < 0.35
+    for step in (1, 2):
+        labels, _ = ndimage.label(noisy[::step, ::step], structure=np.ones((3, 3), bool))
+        sizes = np.bincount(labels.ravel())
+        expected = sorted((step * b[0].start, step * b[1].start, step * (b[0].stop - b[0].start),
+                           step * (b[1].stop - b[1].start), step * step * int(sizes[i]))
+                          for i, b in enumerate(ndimage.find_objects(labels), start=1))
+        assert sorted((c.top, c.left, c.height, c.width, c.pixels) for c in components(noisy, step)) == expected

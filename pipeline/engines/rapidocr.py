@@ -30,6 +30,7 @@ from pipeline.page.scoring import span_confidence
 from pipeline.page.segment import line_segmenter
 from pipeline.quality.line_calibration import likelier
 from pipeline.run.config import WHEEL_RECOGNIZER, EngineConfig
+from pipeline.run.devices import thread_limit
 from pipeline.run.records import Token
 
 # a line read under this confidence is read again by the next recognizer: the wheel reads the print
@@ -55,8 +56,7 @@ def ppocr(rec_model: str | None = None):
 def _ppocr(rec_file: str | None):
     """One onnxruntime thread per actor, as Ray runs an actor per core. Its log says errors
     only: an empty detection is an answer here, not a warning for the user."""
-    threads = int(os.environ.get("OMP_THREAD_LIMIT", "1") or 1)
-    params = {"Global.log_level": "error", "EngineConfig.onnxruntime.intra_op_num_threads": threads,
+    params = {"Global.log_level": "error", "EngineConfig.onnxruntime.intra_op_num_threads": thread_limit(),
               "EngineConfig.onnxruntime.inter_op_num_threads": 1,
               "Global.max_side_len": SEEN_MAX_SIDE,
               "Det.limit_type": "max", "Det.limit_side_len": DETECT_MAX_SIDE}

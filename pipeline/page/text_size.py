@@ -10,8 +10,11 @@ characters (not rules, borders or specks).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
+
+from pipeline.run.devices import thread_limit
 
 
 LARGE_PAGE = 1_000_000  # pixels
@@ -38,7 +41,10 @@ def grey_of(pixels: np.ndarray) -> np.ndarray:
 
 def ink_mask(grey: np.ndarray) -> np.ndarray:
     """Ink mask by Otsu's threshold; light text on a dark ground counts as ink too."""
-    hist = np.bincount(grey.ravel(), minlength=256).astype(np.float64)
+    from PIL import Image
+
+    grey = np.ascontiguousarray(grey)  # PIL copies a strided view slowly
+    hist = np.asarray(Image.fromarray(grey).histogram(), dtype=np.float64)  # a third of numpy's bincount's time
     total = hist.sum()
     levels = np.arange(256)
     weight = np.cumsum(hist)
@@ -46,7 +52,7 @@ def ink_mask(grey: np.ndarray) -> np.ndarray:
     between = (mean[-1] * weight / total - mean) ** 2 / np.maximum(weight * (total - weight), 1e-9)
     threshold = int(np.argmax(between))
     ink = grey <= threshold
-    return ~ink if ink.mean() > 0.5 else ink
+    return ~ink if 2 * np.count_nonzero(ink) > ink.size else ink
 
 
 @dataclass(frozen=True)
@@ -61,13 +67,22 @@ class Component:
 def components(ink: np.ndarray, step: int = 1) -> list[Component]:
     """The 8-connected components of an ink mask, measured on every `step`-th pixel (a quarter of
     the labelling at step 2) and given back in full-resolution pixels."""
-    from scipy import ndimage
+    mask = np.ascontiguousarray(ink[::step, ::step], dtype=np.uint8)
+    if not mask.size:
+        return []  # OpenCV crashes the process on an empty image
+    cv2 = _cv2()
+    # OpenCV's labelling gives each component's box and size in one pass
+    count, _, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
+    return [Component(step * h, step * w, step * step * n, step * top, step * left)
+            for left, top, w, h, n in stats[1:count].tolist()]
 
-    labels, _ = ndimage.label(ink[::step, ::step], structure=np.ones((3, 3), bool))
-    sizes = np.bincount(labels.ravel())
-    return [Component(step * (box[0].stop - box[0].start), step * (box[1].stop - box[1].start), step * step * int(sizes[i]),
-                      step * box[0].start, step * box[1].start)
-            for i, box in enumerate(ndimage.find_objects(labels), start=1) if box is not None]
+
+@lru_cache(maxsize=1)
+def _cv2():
+    import cv2
+
+    cv2.setNumThreads(thread_limit())  # one reader, one thread, as Tesseract and onnxruntime
+    return cv2
 
 
 def character_height(grey: np.ndarray) -> tuple[float | None, int]:

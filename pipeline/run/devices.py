@@ -64,6 +64,15 @@ def actor_cpu_threads() -> int | None:
     return max(1, round(assigned)) if assigned is not None else None
 
 
+def thread_limit() -> int:
+    """The threads one reader may use: OMP_THREAD_LIMIT, which the jobs set to an actor's CPUs
+    (1 where unset: Ray runs an actor per core)."""
+    import os
+
+    limit = os.environ.get("OMP_THREAD_LIMIT", "")
+    return max(1, int(limit)) if limit.isdigit() else 1
+
+
 def set_torch_threads(threads: int | None = None) -> None:
     """Give torch `threads` (default: its own choice), never more than OMP_THREAD_LIMIT.
 
