@@ -1,16 +1,22 @@
 """--languages auto against English alone, against the right language given by hand for each
 document (an oracle: one run takes one list) and against the list of all the set's languages
 given for the whole run (what a user can give), and --engine auto (with --languages auto)
-beside them, on the multilingual born-digital PDFs of ../shared/data forced to OCR (rendered
-at 300 DPI; truth = each page's own text layer), side by side in one run, one process, one
-thread, page by page (every reader reads a page before the next page is read, so that the
-machine's drift over minutes falls on all alike), each reader warmed up once first.
+beside them, on the born-digital PDFs of ../shared/data forced to OCR (rendered at 300 DPI;
+truth = each page's own text layer; 11 of them in 6 languages, then papers and tables), side by
+side in one run, one process, one thread, page by page (every reader reads a page before the
+next page is read, so that the machine's drift over minutes falls on all alike), each reader
+warmed up once first (--engine auto on its line reader's page path too).
+
+The labelled scans of ../shared/data join them (rendered as digitize renders them; the right
+pack by hand: deu for the Fraktur page, eng for the others), so that the set is the target's:
+the printed pages of ../shared/data, scans and born-digital forced to OCR. Figures are given for
+the whole set and for each part.
 
 Per reader: micro CER, bag-of-words F1 (the text layer's order is the producer's), the share of
 pages whose detected language is right (auto only), pages/s. Also the Arabic, Chinese and
 Japanese PDFs, whose packs are not installed here: auto must flag them, never fail.
 
-    python bench/bench_languages.py [--pages-per-doc 2]
+    python bench/bench_languages.py [--pages-per-doc N] [--no-scans]
 """
 
 from __future__ import annotations
@@ -33,6 +39,7 @@ import pymupdf  # noqa: E402
 from pipeline.engines.base import PageImage  # noqa: E402
 from pipeline.engines.auto import AutoEngine  # noqa: E402
 from pipeline.engines.tesseract import TesseractEngine  # noqa: E402
+from pipeline.page.language import detect_language  # noqa: E402
 from pipeline.quality.metrics import bow_f1, char_edits  # noqa: E402
 from pipeline.run.config import EngineConfig, recognizer_list  # noqa: E402
 from tests.corpus import page_text, rasterize_pdf, write_born_digital_pdf  # noqa: E402
@@ -44,8 +51,15 @@ DOCS = {  # folder: (Tesseract pack, ISO 639-1)
     "menu_es": ("spa", "es"), "riksbank_protokoll_sv": ("swe", "sv"), "naacl06_paper": ("eng", "en"),
     "scotus_transcript": ("eng", "en"), "google_doc": ("eng", "en"),
 }
+# the other born-digital PDFs of the set: papers and tables
+OTHERS = {"arxiv_2201_00069_page": ("eng", "en"), "ca_warn_report_table": ("eng", "en"),
+          "dotted_gridlines_table": ("ita", "it"), "la_precinct_bulletin_table": ("eng", "en"),
+          "multicolumn_latex": ("eng", "la"),  # lorem ipsum; no Latin pack here, so English by hand
+          "senate_expenditures_table": ("eng", "en"), "styled_table": ("deu", "de"), "tam_review": ("eng", "en")}
 UNINSTALLED = {"arabic_cid": "ar", "chinese_table_336": "zh", "kampo_ja": "ja"}
+SCAN_PACKS = {"scans/kant_1784_p20": ("deu", "de")}  # the others are English
 DPI = 300
+LANGUAGE_CHARS = 100
 
 
 def pages(folder: str, limit: int) -> list[tuple[np.ndarray, str]]:
@@ -54,27 +68,52 @@ def pages(folder: str, limit: int) -> list[tuple[np.ndarray, str]]:
     out = []
     with pymupdf.open(pdf) as doc:
         for i, page in enumerate(doc):
-            if i >= limit:
+            if limit and i >= limit:
                 break
             pix = page.get_pixmap(dpi=DPI, colorspace=pymupdf.csGRAY)
             out.append((np.frombuffer(pix.samples, np.uint8).reshape(pix.height, pix.width).copy(), truths[i] if i < len(truths) else ""))
     return out
 
 
+def scan_pages() -> dict[str, tuple[str, str, list[tuple[np.ndarray, float, str]]]]:
+    """The labelled scans, by file: (pack, ISO 639-1, [(pixels, dpi, truth)])."""
+    from pipeline.page.documents import RenderSpec, open_document
+    from pipeline.quality.items import discover_items
+    from pipeline.run.config import RenderConfig
+
+    out: dict = {}
+    for item in discover_items(DATA.parent):
+        if item.category != "scans":
+            continue
+        cfg = RenderConfig()
+        rendered = open_document(Path(item.path).read_bytes(), cfg).render(item.page - 1, cfg, RenderSpec(mode="L"))
+        pack, iso = SCAN_PACKS.get(item.group, ("eng", "en"))
+        out.setdefault(item.path, (pack, iso, []))[2].append((rendered.pixels, rendered.dpi, item.truth))
+    return out
+
+
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--pages-per-doc", type=int, default=2)
+    p.add_argument("--pages-per-doc", type=int, default=0, help="pages read of each PDF (0: all)")
+    p.add_argument("--scans", action=argparse.BooleanOptionalAction, default=True,
+                   help="the labelled scans of ../shared/data too")
     p.add_argument("--output", default=str(ROOT / "bench" / "results" / "languages.json"))
     p.add_argument("--rapidocr-model", help="adds --engine auto with this other RapidOCR recognizer (a folder, or 'wheel')")
     args = p.parse_args()
-    docs = {name: pages(name, args.pages_per_doc) for name in DOCS}
+    # document: (pack, ISO 639-1, [(pixels, dpi, truth)])
+    born_digital = {**DOCS, **OTHERS}
+    docs = {name: (*packs, [(px, DPI, truth) for px, truth in pages(name, args.pages_per_doc)])
+            for name, packs in born_digital.items()}
+    if args.scans:
+        docs.update(scan_pages())
+    packs = {pack for pack, _, _ in docs.values()}
     engines = {"eng": TesseractEngine.load(EngineConfig(languages=("eng",))),
                "auto": TesseractEngine.load(EngineConfig(languages=("auto",))),
                "engine_auto": AutoEngine.load(EngineConfig(name="auto", languages=("auto",)))}
-    by_hand = {pack: TesseractEngine.load(EngineConfig(languages=(pack,))) for pack, _ in DOCS.values()}
+    by_hand = {pack: TesseractEngine.load(EngineConfig(languages=(pack,))) for pack in packs}
     # what a user can give by hand for one run over a multilingual box: every language in it
-    engines["listed"] = TesseractEngine.load(EngineConfig(languages=tuple(sorted({pack for pack, _ in DOCS.values()}))))
-    results: dict = {"pages": sum(len(v) for v in docs.values()), "readers": {}}
+    engines["listed"] = TesseractEngine.load(EngineConfig(languages=tuple(sorted(packs))))
+    results: dict = {"pages": sum(len(v[2]) for v in docs.values()), "documents": len(docs), "readers": {}}
     readers: tuple[str, ...] = ("eng", "by_hand", "listed", "auto", "engine_auto")
     if args.rapidocr_model:
         engines["engine_auto_other"] = AutoEngine.load(EngineConfig(name="auto", languages=("auto",),
@@ -88,27 +127,44 @@ def main() -> int:
     for reader in readers:
         for engine in (by_hand.values() if reader == "by_hand" else [engines[reader]]):
             engine.recognize([warm])
-    counts = {r: {"edits": 0, "chars": 0, "right": 0, "total": 0, "f1s": [], "seconds": 0.0} for r in readers}
-    for name, items in docs.items():
-        for pixels, truth in items:
+            if isinstance(engine, AutoEngine):  # and its line reader's page path, whose detector
+                engine.hand.recognize([warm])  # and recognizers onnxruntime readies on first use
+
+    def tally() -> dict:
+        return {"edits": 0, "chars": 0, "right": 0, "told": 0, "total": 0, "f1s": [], "seconds": 0.0}
+
+    sets = ["born_digital"] + (["scans"] if args.scans else [])
+    counts = {r: {group: tally() for group in ["all", *sets]} for r in readers}
+    for name, (pack, iso, items) in docs.items():
+        group = "born_digital" if name in born_digital else "scans"
+        for pixels, dpi, truth in items:
             for reader in readers:  # page by page, every reader in turn: no drift between readers
-                engine = by_hand[DOCS[name][0]] if reader == "by_hand" else engines[reader]
-                c = counts[reader]
+                engine = by_hand[pack] if reader == "by_hand" else engines[reader]
                 start = time.perf_counter()
-                rec = engine.recognize([PageImage(pixels, DPI, document=name)])[0]  # as the pipeline gives it
-                c["seconds"] += time.perf_counter() - start
+                rec = engine.recognize([PageImage(pixels, dpi, document=name)])[0]  # as the pipeline gives it
+                seconds = time.perf_counter() - start
                 count = char_edits(truth, rec.text)
-                c["edits"], c["chars"] = c["edits"] + count.edits, c["chars"] + count.length
-                c["f1s"].append(bow_f1(truth, rec.text))
-                c["right"] += rec.language == DOCS[name][1]
-                c["total"] += 1
+                language = rec.language or detect_language(rec.text)  # as the pipeline fills a row's
+                for c in (counts[reader]["all"], counts[reader][group]):
+                    c["seconds"] += seconds
+                    c["edits"], c["chars"] = c["edits"] + count.edits, c["chars"] + count.length
+                    c["f1s"].append(bow_f1(truth, rec.text))
+                    if len(truth) >= LANGUAGE_CHARS:  # a scanned line is too short to tell its language
+                        c["right"], c["told"] = c["right"] + (language == iso), c["told"] + 1
+                    c["total"] += 1
     for reader in readers:
-        c = counts[reader]
-        results["readers"][reader] = {"cer": round(c["edits"] / max(c["chars"], 1), 4), "bow_f1": round(float(np.mean(c["f1s"])), 4),
-                                      "pages_per_s": round(c["total"] / c["seconds"], 3)}
-        if reader in ("auto", "engine_auto", "engine_auto_other"):
-            results["readers"][reader]["language_right"] = f"{c['right']}/{c['total']}"
-        print(reader, results["readers"][reader], flush=True)
+        for group in ["all", *sets]:
+            c, oracle = counts[reader][group], counts["by_hand"][group]
+            row = {"pages": c["total"], "cer": round(c["edits"] / max(c["chars"], 1), 4),
+                   "bow_f1": round(float(np.mean(c["f1s"])), 4), "pages_per_s": round(c["total"] / c["seconds"], 3),
+                   "speed_vs_by_hand": round(oracle["seconds"] / c["seconds"], 3)}
+            if reader in ("auto", "engine_auto", "engine_auto_other"):
+                row["language_right"] = f"{c['right']}/{c['told']}"
+            if group == "all":
+                results["readers"][reader] = row
+            else:
+                results["readers"][reader].setdefault("sets", {})[group] = row
+            print(reader, group, row, flush=True)
     flagged = {}
     for name, iso in UNINSTALLED.items():
         recs = [engines["auto"].recognize([PageImage(px, DPI, document=name)])[0] for px, _ in pages(name, 1)]

@@ -54,29 +54,37 @@ def test_a_language_without_its_pack_is_flagged_not_an_error(pages, tmp_path):
     assert cer(truth, rec.text) < 0.2  # read with the best pack there is
 
 
-def test_a_new_documents_first_page_is_probed_then_read_once_with_its_own_pack(pages):
+@pytest.mark.parametrize("dpi", [200, 300])
+def test_a_new_documents_first_page_is_probed_then_read_once_with_its_own_pack(pages, dpi, tmp_path):
+    if dpi != 200:  # pages at 300 DPI: the probe reads its band reduced to 150
+        pages = {}
+        for lang in ("fra", "deu", "eng"):
+            write_born_digital_pdf(tmp_path / f"{lang}.pdf", [page_text(lang, 0)])
+            pages[lang] = (np.asarray(rasterize_pdf(tmp_path / f"{lang}.pdf", dpi=dpi)[0]), "")
     auto = TesseractEngine.load(EngineConfig(languages=("auto",)))
-    full_readings = []
+    full_readings, probed_dpi = [], set()
     read, probe = auto._read_regions, auto._read_text
 
     def counted(page, api):  # the real readings, counted
         full_readings.append(True)
         return read(page, api)
 
-    def probed(image, dpi, api):
+    def probed(image, image_dpi, api):
         full_readings.append(False)
-        return probe(image, dpi, api)
+        probed_dpi.add(image_dpi)
+        return probe(image, image_dpi, api)
 
     auto._read_regions, auto._read_text = counted, probed
     for document, lang, iso in (("a.pdf", "eng", "en"), ("b.pdf", "fra", "fr"), ("c.pdf", "deu", "de")):
         full_readings.clear()
-        assert auto.recognize([PageImage(pages[lang][0], 200, document=document)])[0].language == iso
+        assert auto.recognize([PageImage(pages[lang][0], dpi, document=document)])[0].language == iso
         # a probe of one band (two while lingua is unsure), then one full reading, not one with
         # the last pack and then another with the right one
         assert full_readings[-1] and full_readings.count(True) == 1 and 1 <= full_readings.count(False) <= PROBE_BANDS
     full_readings.clear()
-    assert auto.recognize([PageImage(pages["deu"][0], 200, document="c.pdf")])[0].language == "de"
+    assert auto.recognize([PageImage(pages["deu"][0], dpi, document="c.pdf")])[0].language == "de"
     assert full_readings == [True]  # the next page of a document is read with its language, no probe
+    assert probed_dpi == {200 if dpi == 200 else 150}
 
 
 def test_a_short_text_is_read_with_an_installed_pack_it_plausibly_is():
