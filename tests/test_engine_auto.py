@@ -93,3 +93,34 @@ def test_a_page_whose_writing_is_mostly_not_read_goes_to_review_not_through_on_a
     confidence = rec.confidence if rec.confidence is not None else 1.0
     # read, or sent to a person: never a page mostly unread that passes on its score
     assert cer(truth, rec.text) < 0.2 or needs_review("ok", confidence, rec.flags, 0.5)
+
+
+def test_the_page_line_height_comes_from_lines_with_words_not_from_empty_boxes():
+    from pipeline.engines.auto import _body
+    from pipeline.page.assembly import Line
+    from pipeline.run.records import Token
+
+    def line(box, text):
+        return Line(bbox=box, tokens=[Token(text=text, confidence=0.9, bbox=box)] if text else [])
+
+    # a will page in a drawn frame: Tesseract's empty boxes are a rule's sliver and the whole page
+    empty = [line([800.0, 1346.0, 1130.0, 1351.0], ""), line([45.0, 0.0, 1199.0, 1600.0], ""),
+             line([800.0, 1347.0, 1130.0, 1352.0], "")]
+    words = [line([100.0, y, 900.0, y + 60.0], "mot") for y in (200.0, 300.0)]
+    assert _body(empty + words) == 60.0
+    assert _body(empty) == _body([]) == 40.0  # no line with words: the default, not a 5 px sliver
+
+
+WILL_PAGE = (Path(__file__).resolve().parents[2] / "shared" / "data" / "handwriting_lines" / "testaments_de_poilus"
+             / "pages" / "AN_0001-0.jpg")
+
+
+@pytest.mark.skipif(not WILL_PAGE.exists(), reason="needs ../shared/data (the Testaments de Poilus pages)")
+def test_a_will_page_tesseract_reads_no_word_of_is_read_by_the_line_reader():
+    # at the 300 DPI digitize assumes for a JPEG without one, Tesseract finds three empty boxes on
+    # this will (a sliver twice, the whole page) and no word: it was left empty, flagged `empty`
+    pixels = np.asarray(Image.open(WILL_PAGE).convert("L"))
+    truth = WILL_PAGE.with_suffix(".txt").read_text(encoding="utf-8")
+    engine = engine_class("auto").load(EngineConfig(name="auto", languages=("fra",)))
+    rec = engine.recognize([PageImage(pixels, 300)])[0]
+    assert "read_by_rapidocr" in rec.flags and cer(truth, rec.text) < 0.6

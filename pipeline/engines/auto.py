@@ -85,8 +85,10 @@ def _without(regions: list[Region], drop) -> list[Region]:
 
 
 def _body(lines: list[Line]) -> float:
-    """The page's usual line height, in pixels."""
-    return float(np.median([ln.bbox[3] - ln.bbox[1] for ln in lines])) if lines else 40.0
+    """The page's usual line height, in pixels, from the lines with words: a box Tesseract read
+    nothing in (a rule, a whole page of handwriting) says nothing of the writing's size."""
+    heights = [ln.bbox[3] - ln.bbox[1] for ln in lines if ln.text.strip()]
+    return float(np.median(heights)) if heights else 40.0
 
 
 def _line_shaped(line: Line, body: float) -> bool:
@@ -292,10 +294,10 @@ class AutoEngine:
         reading, lines = self._printed_reading(page)
         tokens = [t for ln in lines for t in ln.tokens]
         score = page_score(tokens) or 0.0
-        # a page with no lines, or read badly: read by the other reader's own page path, unless
-        # what Tesseract read badly is a picture (a logo, a stamp), not writing
+        # a page with no words read, or read badly: read by the other reader's own page path,
+        # unless what Tesseract read badly is a picture (a logo, a stamp), not writing
         writing = None
-        if not lines or (score < self.rules.unreadable_page and (writing := self._writing_outside(page, lines, [])) is not None):
+        if not tokens or (score < self.rules.unreadable_page and (writing := self._writing_outside(page, lines, [])) is not None):
             other = self.hand.recognize([page])[0]
             if self._likelier_page(lines, score, other):
                 for block in other.blocks:
