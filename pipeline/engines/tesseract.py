@@ -5,14 +5,15 @@ before the library loads: on a 2-core node OpenMP threads inside each of two act
 
 `--languages auto`: a page of the document the previous page came from is read with the language
 that page turned out to be. The first page of a document is probed first: the band where its
-writing is densest (a 24th of the page; the next densest too while lingua is not sure) is read,
-at 150 DPI, and lingua names its language, so most pages are read once, with the right pack. A page given
-with no document is read with the previous page's language. lingua then names the language of
-the whole reading, and a page in another language with an installed pack is read again with it.
-When no language stands out or the reading is poor, Tesseract's OSD names the script (once per
-document, on a band of the page), and a non-Latin script's pack is tried. A language or script
-with no installed pack keeps the best reading and is flagged `language_pack_missing`, unless a
-language with a pack is plausible too (pipeline/page/language.py: readable_language).
+writing is densest (a 24th of the page; the next densest too while lingua is not sure) is read
+at 150 DPI, and lingua names its language, so most pages are read once, with the right pack. A
+page given with no document is read with the previous page's language. lingua then names the
+language of the whole reading, and a page in another language with an installed pack is read
+again with it. When no language stands out or the reading is poor, Tesseract's OSD names the
+script (once per document, on a band of the page), and a non-Latin script's pack is tried. A
+language or script with no installed pack keeps the best reading and is flagged
+`language_pack_missing`, unless a language with a pack is plausible too
+(pipeline/page/language.py: readable_language).
 """
 
 from __future__ import annotations
