@@ -12,7 +12,7 @@ from pipeline.recognizer.sources.gold import read_gold
 from pipeline.recognizer.sources.line_folders import read_line_folder
 from pipeline.recognizer.sources.synthetic import synthetic_texts
 from pipeline.recognizer.sources.xml_pages import read_layout_folder
-from pipeline.recognizer.tokenizer import coverage, missing_chars, normalize_text
+from pipeline.recognizer.tokenizer import EMPTY_TEXT, UNWRITABLE_TEXT, coverage, missing_chars, normalize_text
 
 
 class TrainDataError(ValueError):
@@ -82,11 +82,11 @@ def check_texts(refs: list[LineRef], tokenizer, skipped: Skipped) -> list[LineRe
         text = normalize_text(ref["text"])
         where = f"{ref['doc']}: {ref['uri'].rsplit('/', 1)[-1]}"
         if not text:
-            skipped.add("empty transcription", where)
+            skipped.add(EMPTY_TEXT, where)
         elif not any(ch.isalnum() for ch in text):
             skipped.add("unreadable transcription (no letter or digit)", f"{where} {text!r}")
         elif missing_chars(tokenizer, text):
-            skipped.add("characters the tokenizer lacks", f"{where} {sorted(missing_chars(tokenizer, text))}")
+            skipped.add(UNWRITABLE_TEXT, f"{where} {sorted(missing_chars(tokenizer, text))}")
         else:
             kept.append(dict(ref, text=text))
     return kept

@@ -12,6 +12,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 SPECIALS = ["<pad>", "<s>", "</s>", "<unk>"]
+# why a line is not learnt, as the run's log counts it: checked at the driver for line folders,
+# in the training loops for lines that reach the stream unchecked (synthetic parquet)
+EMPTY_TEXT = "empty transcription"
+UNWRITABLE_TEXT = "characters the tokenizer lacks"
 
 
 def normalize_text(text: str) -> str:

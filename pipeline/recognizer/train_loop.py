@@ -13,7 +13,7 @@ from pipeline.engines.hf import generation_budget
 from pipeline.recognizer.architecture import encoder_grid
 from pipeline.recognizer.config import TrainConfig
 from pipeline.recognizer.reading import read_pixels
-from pipeline.recognizer.tokenizer import normalize_text
+from pipeline.recognizer.tokenizer import EMPTY_TEXT, UNWRITABLE_TEXT, normalize_text
 from pipeline.recognizer.training_run import (TrainingRun, grey_batch, optimizer_and_schedule, resumed_state,
                                               validate_lines, worker_setup)
 
@@ -63,9 +63,9 @@ def _labels(tokenizer, texts: list[str], limit: int):
     for text in texts:
         ids = tokenizer(normalize_text(text), add_special_tokens=False).input_ids
         if not ids:
-            rows.append(None); reasons.append("empty transcription")
+            rows.append(None); reasons.append(EMPTY_TEXT)
         elif unk is not None and unk in ids:
-            rows.append(None); reasons.append("characters the tokenizer lacks")
+            rows.append(None); reasons.append(UNWRITABLE_TEXT)
         elif len(ids) + 1 > limit:
             rows.append(None); reasons.append("line longer than the decoder's positions")
         else:

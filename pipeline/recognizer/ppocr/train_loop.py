@@ -9,6 +9,7 @@ import os
 
 from pipeline.recognizer.config import TrainConfig
 from pipeline.recognizer.ppocr.model import MODEL_FILE, Alphabet, load_onnx, save, trainable, trimmed
+from pipeline.recognizer.tokenizer import EMPTY_TEXT, UNWRITABLE_TEXT, normalize_text
 from pipeline.recognizer.train_loop import START_FOLDER
 from pipeline.recognizer.training_run import (TrainingRun, grey_batch, optimizer_and_schedule, resumed_state,
                                               validate_lines, worker_setup)
@@ -65,10 +66,9 @@ def train_loop(loop_config: dict) -> None:
 
     def step(batch: dict):
         good = [i for i, s in enumerate(batch["skip"]) if not s]
-        texts = [str(batch["text"][i]) for i in good]
+        texts = [normalize_text(str(batch["text"][i])) for i in good]
         # synthetic lines reach the stream unchecked: a line the alphabet cannot write is counted, not fatal
-        reasons = ["characters the tokenizer lacks" if alphabet.missing(t) else "" if t.strip() else "empty transcription"
-                   for t in texts]
+        reasons = [EMPTY_TEXT if not t else UNWRITABLE_TEXT if alphabet.missing(t) else "" for t in texts]
         targets = [alphabet.encode(t) for t, r in zip(texts, reasons) if not r]
         keep = [i for i, r in zip(good, reasons) if not r]
         if not keep:
