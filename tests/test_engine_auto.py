@@ -124,3 +124,26 @@ def test_a_will_page_tesseract_reads_no_word_of_is_read_by_the_line_reader():
     engine = engine_class("auto").load(EngineConfig(name="auto", languages=("fra",)))
     rec = engine.recognize([PageImage(pixels, 300)])[0]
     assert "read_by_rapidocr" in rec.flags and cer(truth, rec.text) < 0.6
+
+
+def test_a_box_tesseract_read_no_word_in_is_read_again_only_when_it_holds_writing():
+    from pipeline.engines.auto import _worth_rereading
+    from pipeline.page.assembly import Line
+    from pipeline.run.records import Token
+
+    # a table's border row (styled_table in ../shared/data): Tesseract calls it a line and reads
+    # nothing; the line reader stretches it to its line height and reads nothing in the most time
+    page = np.full((120, 1400), 255, np.uint8)
+    canvas = Image.fromarray(page)
+    draw = ImageDraw.Draw(canvas)
+    draw.rectangle([50, 10, 1322, 31], outline=0, width=3)
+    for x in (520, 900):
+        draw.line([x, 10, x, 31], fill=0, width=2)
+    draw.text((60, 62), "Gesamtsumme", font=ImageFont.truetype(SERIF, 28), fill=0)
+    pixels = np.asarray(canvas)
+    border = Line(bbox=[50.0, 10.0, 1323.0, 32.0], tokens=[])
+    unread_word = Line(bbox=[55.0, 58.0, 300.0, 100.0], tokens=[])
+    read_word = Line(bbox=[55.0, 58.0, 300.0, 100.0], tokens=[Token(text="Gesamt", confidence=0.3, bbox=[55.0, 58.0, 300.0, 100.0])])
+    assert not _worth_rereading(PageImage(pixels, 300), border)
+    assert _worth_rereading(PageImage(pixels, 300), unread_word)
+    assert _worth_rereading(PageImage(pixels, 300), read_word)

@@ -99,14 +99,29 @@ def _line_shaped(line: Line, body: float) -> bool:
     return 0.35 * body <= h <= 2.5 * body and w <= 60 * max(h, 1.0)
 
 
-def _text_like(ink: np.ndarray, lines: list[Line], step: int) -> list[Component]:
-    """The ink components sized like the page's writing: not pictures, rules or specks, which are
-    ink outside text lines too. `ink` is the page's mask at every `step`-th pixel; the components
-    are measured in its pixels."""
+def _writing_sized(ink: np.ndarray, body: float) -> list[Component]:
+    """The ink components sized like writing whose lines are `body` pixels high: not pictures,
+    rules, table borders or specks."""
     if not ink.any():
         return []
-    body = _body(lines) / step
     return [c for c in components(ink) if 0.25 * body <= c.height <= 3 * body and c.width <= 15 * c.height]
+
+
+def _text_like(ink: np.ndarray, lines: list[Line], step: int) -> list[Component]:
+    """The ink components sized like the page's writing, which are not the only ink outside text
+    lines. `ink` is the page's mask at every `step`-th pixel; the components are measured in its
+    pixels."""
+    return _writing_sized(ink, _body(lines) / step)
+
+
+def _worth_rereading(page: PageImage, line: Line) -> bool:
+    """Whether the line reader could find text in a line Tesseract read poorly: a box it read no
+    word in is often a table border or a rule, which the reader stretches to its line height
+    (its slowest crop) and reads as nothing; only one holding writing-sized ink is read again."""
+    if line.text.strip():
+        return True
+    x0, y0, x1, y1 = (int(v) for v in line.bbox)
+    return bool(_writing_sized(ink_mask(grey_of(page.pixels[y0:y1, x0:x1])), y1 - y0))
 
 
 def _rows_around(found: list[Component], step: int, margin: float, height: int) -> tuple[int, int]:
@@ -311,7 +326,7 @@ class AutoEngine:
         regions = _without(reading.regions, lambda ln: self._replaced(ln, found))
         body = _body(lines)
         weak = [ln for r in regions for p in r.paragraphs for ln in p.lines
-                if (ln.confidence or 0.0) < self.rules.weak_line and _line_shaped(ln, body)]
+                if (ln.confidence or 0.0) < self.rules.weak_line and _line_shaped(ln, body) and _worth_rereading(page, ln)]
         if weak:  # weak lines the detector did not replace: read again, the likelier reading kept
             for line, result in zip(weak, self.rereader.read_lines(_crops(page, weak))):
                 if self._likelier(line, result):
