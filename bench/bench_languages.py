@@ -40,7 +40,9 @@ from pipeline.engines.base import PageImage  # noqa: E402
 from pipeline.engines.auto import AutoEngine  # noqa: E402
 from pipeline.engines.tesseract import TesseractEngine  # noqa: E402
 from pipeline.page.language import detect_language  # noqa: E402
+from pipeline.quality.items import Item, discover_items  # noqa: E402
 from pipeline.quality.metrics import bow_f1, char_edits  # noqa: E402
+from pipeline.quality.truth import truth_problem  # noqa: E402
 from pipeline.run.config import EngineConfig, recognizer_list  # noqa: E402
 from tests.corpus import page_text, rasterize_pdf, write_born_digital_pdf  # noqa: E402
 
@@ -62,27 +64,32 @@ DPI = 300
 LANGUAGE_CHARS = 100
 
 
-def pages(folder: str, limit: int) -> list[tuple[np.ndarray, str]]:
-    pdf = next((DATA / folder).glob("*.pdf"))
-    truths = pdf.with_suffix(".txt").read_text().split("\f")
-    out = []
-    with pymupdf.open(pdf) as doc:
-        for i, page in enumerate(doc):
-            if limit and i >= limit:
-                break
-            pix = page.get_pixmap(dpi=DPI, colorspace=pymupdf.csGRAY)
-            out.append((np.frombuffer(pix.samples, np.uint8).reshape(pix.height, pix.width).copy(), truths[i] if i < len(truths) else ""))
-    return out
+def render(path: str, page: int) -> np.ndarray:
+    """A PDF page rendered grey at DPI, as the PDFs are forced to OCR."""
+    with pymupdf.open(path) as doc:
+        pix = doc[page - 1].get_pixmap(dpi=DPI, colorspace=pymupdf.csGRAY)
+    return np.frombuffer(pix.samples, np.uint8).reshape(pix.height, pix.width).copy()
 
 
-def scan_pages() -> dict[str, tuple[str, str, list[tuple[np.ndarray, float, str]]]]:
+def labelled_items() -> list[Item]:
+    """The labelled pages of ../shared/data with a usable truth, as evaluate.py takes them (a
+    PDF's truth split into pages by its rule; a garbled text layer is no truth)."""
+    return [item for item in discover_items(DATA.parent, skip=("handwriting",)) if truth_problem(item) is None]
+
+
+def pages(folder: str, limit: int, items: list[Item]) -> list[tuple[np.ndarray, str]]:
+    """The first `limit` labelled pages (0: all) of a born-digital folder: (pixels, truth)."""
+    chosen = [i for i in items if Path(i.path).parent.name == folder]
+    return [(render(i.path, i.page), i.truth) for i in (chosen[:limit] if limit else chosen)]
+
+
+def scan_pages(items: list[Item]) -> dict[str, tuple[str, str, list[tuple[np.ndarray, float, str]]]]:
     """The labelled scans, by file: (pack, ISO 639-1, [(pixels, dpi, truth)])."""
     from pipeline.page.documents import RenderSpec, open_document
-    from pipeline.quality.items import discover_items
     from pipeline.run.config import RenderConfig
 
     out: dict = {}
-    for item in discover_items(DATA.parent):
+    for item in items:
         if item.category != "scans":
             continue
         cfg = RenderConfig()
@@ -102,10 +109,11 @@ def main() -> int:
     args = p.parse_args()
     # document: (pack, ISO 639-1, [(pixels, dpi, truth)])
     born_digital = {**DOCS, **OTHERS}
-    docs = {name: (*packs, [(px, DPI, truth) for px, truth in pages(name, args.pages_per_doc)])
+    items = labelled_items()
+    docs = {name: (*packs, [(px, DPI, truth) for px, truth in pages(name, args.pages_per_doc, items)])
             for name, packs in born_digital.items()}
     if args.scans:
-        docs.update(scan_pages())
+        docs.update(scan_pages(items))
     packs = {pack for pack, _, _ in docs.values()}
     engines = {"eng": TesseractEngine.load(EngineConfig(languages=("eng",))),
                "auto": TesseractEngine.load(EngineConfig(languages=("auto",))),
@@ -167,8 +175,9 @@ def main() -> int:
             print(reader, group, row, flush=True)
     flagged = {}
     for name, iso in UNINSTALLED.items():
-        recs = [engines["auto"].recognize([PageImage(px, DPI, document=name)])[0] for px, _ in pages(name, 1)]
-        flagged[name] = {"language": recs[0].language, "flags": recs[0].flags}
+        first = render(str(next((DATA / name).glob("*.pdf"))), 1)  # its truth is not needed, nor always text
+        rec = engines["auto"].recognize([PageImage(first, DPI, document=name)])[0]
+        flagged[name] = {"language": rec.language, "flags": rec.flags}
     results["packs_not_installed"] = flagged
     print("packs not installed:", flagged)
     Path(args.output).write_text(json.dumps(results, indent=2) + "\n")
