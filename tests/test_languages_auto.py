@@ -95,3 +95,27 @@ def test_a_short_text_is_read_with_an_installed_pack_it_plausibly_is():
     assert readable_language(title, {"eng", "nor"})[0] == "nb"
     assert readable_language(title, {"eng"})[0] == "nb"  # neither installed: the likeliest, to be flagged
     assert readable_language("Sveriges", {"eng", "swe"}) == (None, 0.0)  # too short to tell
+
+
+def test_a_page_in_a_script_without_a_pack_is_flagged_by_the_script_check(tmp_path):
+    from PIL import Image, ImageDraw, ImageFont
+
+    # Russian: no rus pack here. lingua names Latin in what the English pack makes of it, and OSD
+    # tells the script
+    text = ("Протокол заседания правления банка от двенадцатого марта. Присутствовали члены совета и "
+            "секретарь. Обсуждался вопрос о процентной ставке и о бюджете на следующий год.")
+    image = Image.new("L", (2480, 700), 255)
+    draw, font = ImageDraw.Draw(image), ImageFont.truetype("/usr/share/fonts/truetype/dejavu/DejaVuSerif.ttf", 40)
+    words, line, y = text.split(), "", 100
+    for word in words:
+        if draw.textlength(f"{line} {word}", font=font) > 2200:
+            draw.text((140, y), line, font=font, fill=0)
+            line, y = word, y + 70
+        else:
+            line = f"{line} {word}".strip()
+    draw.text((140, y), line, font=font, fill=0)
+    auto = TesseractEngine.load(EngineConfig(languages=("auto",)))
+    assert "rus" not in auto._available
+    rec = auto.recognize([PageImage(np.asarray(image), 300)])[0]
+    # flagged for its script, not named Latin after the English pack's garbage
+    assert "language_pack_missing" in rec.flags and rec.language is None

@@ -46,7 +46,9 @@ def _tesserocr():
     return tesserocr
 
 
-SCRIPT_CHECK_BELOW = 0.7  # raw page score under which OSD checks the script (a Latin pack reads CJK as garbage)
+# raw page score under which OSD checks the script: a Latin pack reads another script as
+# garbage, scored far under a Latin table or a Fraktur page (docs/mixed_archives.md)
+SCRIPT_CHECK_BELOW = 0.35
 
 
 class TesseractEngine:
