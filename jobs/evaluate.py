@@ -1,8 +1,10 @@
 """Run the real pipeline on a labelled folder and report accuracy and how well confidence
 predicts errors.
 
-    python jobs/evaluate.py --data DIR --output REPORT [--engine tesseract] [--model ...]
-        [--languages eng,fra,...] [--skip iam,uw3,dibco,cvl]
+    python jobs/evaluate.py --data DIR --output REPORT [--engine auto] [--model ...]
+        [--languages auto|eng,fra,...] [--skip iam,uw3,dibco,cvl]
+
+The engine and languages default to digitize's, so that the figures are those of a default run.
 
 Born-digital PDFs are OCRed (`--text-layer ocr`) so the score is the engine's; their text-layer
 route is reported separately. Writes REPORT/report.json, report.md and cer_vs_confidence.png.
@@ -23,6 +25,7 @@ from pipeline.quality.items import discover_items
 from pipeline.quality.report import write_report
 from pipeline.quality.scored import BAD_PAGE_CER, aggregate, score
 from pipeline.quality.truth import truth_problem
+from pipeline.run.config import EngineConfig
 from pipeline.run.pages_reader import iter_pages
 
 
@@ -44,9 +47,9 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--data", required=True)
     p.add_argument("--output", required=True)
-    p.add_argument("--engine", default="tesseract")
+    p.add_argument("--engine", default=EngineConfig.name)
     p.add_argument("--model", default=None)
-    p.add_argument("--languages", default="eng,fra,deu,spa,ita,nld,por,swe,dan")
+    p.add_argument("--languages", default=",".join(EngineConfig.languages))
     p.add_argument("--skip", default="", help="comma-separated folder-name parts to leave out")
     p.add_argument("--calibration", default=None,
                    help="calibration JSON to report before/after (default: pipeline/quality/calibrations/ENGINE.json if present; 'none' to skip)")
