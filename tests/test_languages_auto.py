@@ -13,6 +13,8 @@ from pipeline.quality.metrics import cer
 from pipeline.run.config import EngineConfig
 from tests.corpus import page_text, rasterize_pdf, write_born_digital_pdf
 
+SERIF = "/usr/share/fonts/truetype/dejavu/DejaVuSerif.ttf"
+
 
 @pytest.fixture(scope="module")
 def pages(tmp_path_factory) -> dict[str, tuple[np.ndarray, str]]:
@@ -105,7 +107,7 @@ def test_a_page_in_a_script_without_a_pack_is_flagged_by_the_script_check(tmp_pa
     text = ("Протокол заседания правления банка от двенадцатого марта. Присутствовали члены совета и "
             "секретарь. Обсуждался вопрос о процентной ставке и о бюджете на следующий год.")
     image = Image.new("L", (2480, 700), 255)
-    draw, font = ImageDraw.Draw(image), ImageFont.truetype("/usr/share/fonts/truetype/dejavu/DejaVuSerif.ttf", 40)
+    draw, font = ImageDraw.Draw(image), ImageFont.truetype(SERIF, 40)
     words, line, y = text.split(), "", 100
     for word in words:
         if draw.textlength(f"{line} {word}", font=font) > 2200:
@@ -119,3 +121,19 @@ def test_a_page_in_a_script_without_a_pack_is_flagged_by_the_script_check(tmp_pa
     rec = auto.recognize([PageImage(np.asarray(image), 300)])[0]
     # flagged for its script, not named Latin after the English pack's garbage
     assert "language_pack_missing" in rec.flags and rec.language is None
+
+
+def test_a_page_too_small_to_probe_reads_the_same_whatever_page_came_before(pages):
+    from PIL import Image, ImageDraw, ImageFont
+
+    # a pipeline actor reads pages of many documents in no fixed order: a short line with no
+    # language to tell was read with the previous page's pack, so 'Grüße' differed run to run
+    image = Image.new("L", (600, 60), 255)
+    ImageDraw.Draw(image).text((10, 10), "Grüße aus Köln", font=ImageFont.truetype(SERIF, 30), fill=0)
+    line = PageImage(np.asarray(image), 300, document="label.png")
+    readings = set()
+    for before in ("fra", "deu", "eng"):
+        auto = TesseractEngine.load(EngineConfig(languages=("auto",)))
+        auto.recognize([PageImage(pages[before][0], 200, document=f"{before}.pdf")])
+        readings.add(auto.recognize([line])[0].text)
+    assert len(readings) == 1

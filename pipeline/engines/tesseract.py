@@ -6,7 +6,9 @@ before the library loads: on a 2-core node OpenMP threads inside each of two act
 `--languages auto`: a page of the document the previous page came from is read with the language
 that page turned out to be. The first page of a document is probed first: the band where its
 writing is densest (a 24th of the page; the next densest too while lingua is not sure) is read
-at 150 DPI, and lingua names its language, so most pages are read once, with the right pack. A
+with English at 150 DPI, and lingua names its language, so most pages are read once, with the
+right pack. A page too small to probe starts from English too: what an actor read before is
+another page in every run, and a short line read with it came out differently each time. A
 page given with no document is read with the previous page's language. lingua then names the
 language of the whole reading, and a page in another language with an installed pack is read
 again with it. When no language stands out or the reading is poor, Tesseract's OSD names the
@@ -49,6 +51,9 @@ def _tesserocr():
 # raw page score under which OSD checks the script: a Latin pack reads another script as
 # garbage, scored far under a Latin table or a Fraktur page (docs/mixed_archives.md)
 SCRIPT_CHECK_BELOW = 0.35
+# what a new document's probe reads with, and a page too small to probe is read with first: the
+# same pack whichever page an actor read before, so that a page reads the same in every run
+START_PACK = "eng"
 
 
 class TesseractEngine:
@@ -61,7 +66,7 @@ class TesseractEngine:
         self._tess = _tesserocr()
         self._available = available or set()
         self._apis: dict[str, object] = {}
-        self._last_pack = "eng"
+        self._last_pack = START_PACK
         self._last_document: str | None = None
         self._scripts: dict[str, str] = {}
 
@@ -76,8 +81,8 @@ class TesseractEngine:
             )
         _, available = tess.get_languages(tessdata)
         if cfg.languages == (AUTO,):
-            if "eng" not in available:
-                raise EngineLoadError(f"--languages auto starts from English: eng is not installed in {tessdata}")
+            if START_PACK not in available:
+                raise EngineLoadError(f"--languages auto starts from {START_PACK}, which is not installed in {tessdata}")
             return cls(None, cfg, tess.tesseract_version().split()[1], set(available))
         missing = [lang for lang in cfg.languages if lang not in available]
         if missing:
@@ -161,12 +166,12 @@ class TesseractEngine:
         return pack
 
     def _probe_pack(self, page: PageImage) -> str:
-        """The pack to read a document's first page with: the previous page's, unless the
-        page's densest band, read with it, is in another language with an installed pack. While
+        """The pack to read a document's first page with: START_PACK, unless the page's densest
+        band, read with it, is in another language with an installed pack. While
         lingua is not sure of a language with a pack (a menu's dish names, a cover's title, a band
         it calls Latin), the next densest band is read too: a second band costs less than a second
         full reading. The most confident language with a pack wins."""
-        api, text, best, best_confidence = self._api_for(self._last_pack), "", self._last_pack, 0.0
+        api, text, best, best_confidence = self._api_for(START_PACK), "", START_PACK, 0.0
         for band in densest_bands(page.pixels, PROBE_SHARE, PROBE_BANDS):
             text += "\n" + self._read_text(*probe_image(page.pixels, band, page.dpi), api)
             language, confidence = readable_language(text, self._available)
