@@ -55,7 +55,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help="how line engines (trocr, rapidocr) find lines: Tesseract's layout analysis, PP-OCR's text "
                         "detector (better on handwriting), or kraken's blla (better still; needs kraken installed)")
     p.add_argument("--languages", default=",".join(EngineConfig.languages),
-                   help="auto (found per page, read with its pack), or comma-separated Tesseract language codes")
+                   help="auto (found per page, read with its pack; auto:deu starts each new document's probe, and a "
+                        "page too small to probe, from German rather than English), or comma-separated Tesseract "
+                        "language codes")
     p.add_argument("--dpi", type=int, default=RenderConfig.dpi)
     p.add_argument("--text-layer", default=TextLayerConfig.mode, choices=list(get_args(TextLayerMode)))
     p.add_argument("--review-threshold", type=float, default=DigitizeConfig.review_threshold)

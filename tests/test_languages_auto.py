@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from pipeline.engines.base import PageImage
+from pipeline.engines.base import EngineLoadError, PageImage
 from pipeline.engines.tesseract import PROBE_BANDS, TesseractEngine
 from pipeline.page.language import readable_language
 from pipeline.quality.metrics import cer
@@ -123,17 +123,42 @@ def test_a_page_in_a_script_without_a_pack_is_flagged_by_the_script_check(tmp_pa
     assert "language_pack_missing" in rec.flags and rec.language is None
 
 
-def test_a_page_too_small_to_probe_reads_the_same_whatever_page_came_before(pages):
+def _short_german_line() -> PageImage:
+    """A page too small to probe, too short for lingua to tell its language."""
     from PIL import Image, ImageDraw, ImageFont
 
-    # a pipeline actor reads pages of many documents in no fixed order: a short line with no
-    # language to tell was read with the previous page's pack, so 'Grüße' differed run to run
     image = Image.new("L", (600, 60), 255)
     ImageDraw.Draw(image).text((10, 10), "Grüße aus Köln", font=ImageFont.truetype(SERIF, 30), fill=0)
-    line = PageImage(np.asarray(image), 300, document="label.png")
+    return PageImage(np.asarray(image), 300, document="label.png")
+
+
+def test_a_page_too_small_to_probe_reads_the_same_whatever_page_came_before(pages):
+    # a pipeline actor reads pages of many documents in no fixed order: a short line with no
+    # language to tell was read with the previous page's pack, so 'Grüße' differed run to run
+    line = _short_german_line()
     readings = set()
     for before in ("fra", "deu", "eng"):
         auto = TesseractEngine.load(EngineConfig(languages=("auto",)))
         auto.recognize([PageImage(pages[before][0], 200, document=f"{before}.pdf")])
         readings.add(auto.recognize([line])[0].text)
     assert len(readings) == 1
+
+
+def test_auto_can_start_from_the_pack_an_archive_is_mostly_in(pages):
+    line = _short_german_line()
+    german = TesseractEngine.load(EngineConfig(languages=("deu",))).recognize([line])[0].text
+    english = TesseractEngine.load(EngineConfig(languages=("eng",))).recognize([line])[0].text
+    assert german != english  # else the start pack would not show
+    auto = TesseractEngine.load(EngineConfig(languages=("auto:deu",)))
+    auto.recognize([PageImage(pages["fra"][0], 200, document="fra.pdf")])  # a French page before it
+    assert auto.recognize([line])[0].text == german
+    # a new document's page is still found and read with its own pack
+    french = auto.recognize([PageImage(pages["fra"][0], 200, document="other.pdf")])[0]
+    assert french.language == "fr"
+
+
+def test_auto_mixed_into_a_list_or_from_a_pack_not_installed_is_one_clear_error():
+    with pytest.raises(EngineLoadError, match="auto:PACK"):
+        TesseractEngine.load(EngineConfig(languages=("auto", "deu")))
+    with pytest.raises(EngineLoadError, match="starts from xyz, which is not installed"):
+        TesseractEngine.load(EngineConfig(languages=("auto:xyz",)))

@@ -6,15 +6,15 @@ before the library loads: on a 2-core node OpenMP threads inside each of two act
 `--languages auto`: a page of the document the previous page came from is read with the language
 that page turned out to be. The first page of a document is probed first: the band where its
 writing is densest (a 24th of the page; the next densest too while lingua is not sure) is read
-with English at 150 DPI, and lingua names its language, so most pages are read once, with the
-right pack. A page too small to probe starts from English too: what an actor read before is
-another page in every run, and a short line read with it came out differently each time. A
-page given with no document is read with the previous page's language. lingua then names the
-language of the whole reading, and a page in another language with an installed pack is read
-again with it. When no language stands out or the reading is poor, Tesseract's OSD names the
-script (once per document, on a band of the page), and a non-Latin script's pack is tried. A
-language or script with no installed pack keeps the best reading and is flagged
-`language_pack_missing`, unless a language with a pack is plausible too
+with English (or PACK, for `auto:PACK`) at 150 DPI, and lingua names its language, so most pages
+are read once, with the right pack. A page too small to probe starts from that pack too: what an
+actor read before is another page in every run, and a short line read with it came out
+differently each time. A page given with no document is read with the previous page's language.
+lingua then names the language of the whole reading, and a page in another language with an
+installed pack is read again with it. When no language stands out or the reading is poor,
+Tesseract's OSD names the script (once per document, on a band of the page), and a non-Latin
+script's pack is tried. A language or script with no installed pack keeps the best reading and
+is flagged `language_pack_missing`, unless a language with a pack is plausible too
 (pipeline/page/language.py: readable_language).
 """
 
@@ -36,7 +36,7 @@ from pipeline.engines.base import EngineLoadError, PageImage  # noqa: E402
 from pipeline.page.assembly import Line, Paragraph, Region, assemble  # noqa: E402
 from pipeline.page.scoring import page_score  # noqa: E402
 from pipeline.page.text_size import grey_of  # noqa: E402
-from pipeline.page.language import AUTO, SCRIPT_PACKS, readable_language, tesseract_pack  # noqa: E402
+from pipeline.page.language import SCRIPT_PACKS, auto_start, readable_language, tesseract_pack  # noqa: E402
 from pipeline.run.records import Recognition, Token  # noqa: E402
 
 
@@ -51,9 +51,6 @@ def _tesserocr():
 # raw page score under which OSD checks the script: a Latin pack reads another script as
 # garbage, scored far under a Latin table or a Fraktur page (docs/mixed_archives.md)
 SCRIPT_CHECK_BELOW = 0.35
-# what a new document's probe reads with, and a page too small to probe is read with first: the
-# same pack whichever page an actor read before, so that a page reads the same in every run
-START_PACK = "eng"
 
 
 class TesseractEngine:
@@ -66,7 +63,10 @@ class TesseractEngine:
         self._tess = _tesserocr()
         self._available = available or set()
         self._apis: dict[str, object] = {}
-        self._last_pack = START_PACK
+        # a new document's probe, and a page too small to probe, start from this pack, not from
+        # whatever page the actor read before: so that a page reads the same in every run
+        self._start = auto_start(cfg.languages) or ""
+        self._last_pack = self._start
         self._last_document: str | None = None
         self._scripts: dict[str, str] = {}
 
@@ -80,9 +80,14 @@ class TesseractEngine:
                 "packages (scripts/setup.sh does) or set TESSDATA_PREFIX"
             )
         _, available = tess.get_languages(tessdata)
-        if cfg.languages == (AUTO,):
-            if START_PACK not in available:
-                raise EngineLoadError(f"--languages auto starts from {START_PACK}, which is not installed in {tessdata}")
+        try:
+            start = auto_start(cfg.languages)
+        except ValueError as exc:
+            raise EngineLoadError(str(exc)) from exc
+        if start is not None:
+            if start not in available:
+                raise EngineLoadError(f"--languages auto starts from {start}, which is not installed in {tessdata} "
+                                      f"(installed: {', '.join(sorted(available))}); apt-get install tesseract-ocr-{start}")
             return cls(None, cfg, tess.tesseract_version().split()[1], set(available))
         missing = [lang for lang in cfg.languages if lang not in available]
         if missing:
@@ -166,12 +171,12 @@ class TesseractEngine:
         return pack
 
     def _probe_pack(self, page: PageImage) -> str:
-        """The pack to read a document's first page with: START_PACK, unless the page's densest
+        """The pack to read a document's first page with: the start pack, unless the page's densest
         band, read with it, is in another language with an installed pack. While
         lingua is not sure of a language with a pack (a menu's dish names, a cover's title, a band
         it calls Latin), the next densest band is read too: a second band costs less than a second
         full reading. The most confident language with a pack wins."""
-        api, text, best, best_confidence = self._api_for(START_PACK), "", START_PACK, 0.0
+        api, text, best, best_confidence = self._api_for(self._start), "", self._start, 0.0
         for band in densest_bands(page.pixels, PROBE_SHARE, PROBE_BANDS):
             text += "\n" + self._read_text(*probe_image(page.pixels, band, page.dpi), api)
             language, confidence = readable_language(text, self._available)

@@ -57,6 +57,22 @@ def readable_language(text: str | None, packs: set[str]) -> tuple[str | None, fl
 
 
 AUTO = "auto"
+START_PACK = "eng"  # what --languages auto reads a new document's probe with, unless told
+
+
+def auto_start(languages: tuple[str, ...]) -> str | None:
+    """The pack `--languages auto` starts from: a new document's probe and a page too small to
+    probe are read with it. English, or PACK for `auto:PACK` (an archive mostly in one
+    language); None for a fixed list of packs. Raises ValueError for auto mixed into a list."""
+    picked = [lang for lang in languages if lang == AUTO or lang.startswith(AUTO + ":")]
+    if not picked:
+        return None
+    if len(languages) > 1:
+        raise ValueError(f"--languages {','.join(languages)}: give auto, auto:PACK (a pack to start from) "
+                         "or a list of Tesseract packs, not both")
+    return picked[0].partition(":")[2] or START_PACK
+
+
 # lingua's ISO 639-1 codes to Tesseract's language packs
 TESSERACT_PACKS = {
     "en": "eng", "fr": "fra", "de": "deu", "es": "spa", "it": "ita", "nl": "nld", "pt": "por", "sv": "swe",
