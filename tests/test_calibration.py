@@ -67,7 +67,7 @@ def test_auto_calibration_reads_the_weakest_lines_and_holds_for_its_own_readers_
     # a typed letter whose three handwritten lines are read poorly: the same page score
     mixed = {"confidence_raw": 0.9, "text": "x", "blocks": [line(0.97)] * 5 + [line(0.55)] * 3}
     assert weak_lines(mixed["blocks"]) == 0.55 and weak_lines([]) == 0.0
-    assert shipped.confidence(mixed) < shipped.confidence(clean) - 0.3
+    assert shipped.confidence(mixed) < 0.5 * shipped.confidence(clean)  # its weak lines halve its chance, at least
 
 
 def test_the_recipe_makes_mixed_and_handwritten_pages_from_training_hands_only(tmp_path):
