@@ -84,20 +84,18 @@ class TesseractEngine:
             start = auto_start(cfg.languages)
         except ValueError as exc:
             raise EngineLoadError(str(exc)) from exc
-        if start is not None:
-            if start not in available:
-                raise EngineLoadError(f"--languages auto starts from {start}, which is not installed in {tessdata} "
-                                      f"(installed: {', '.join(sorted(available))}); apt-get install tesseract-ocr-{start}")
-            return cls(None, cfg, tess.tesseract_version().split()[1], set(available))
-        missing = [lang for lang in cfg.languages if lang not in available]
+        missing = [lang for lang in ([start] if start is not None else cfg.languages) if lang not in available]
         if missing:
+            what = (f"--languages auto starts from {start}, which is" if start is not None
+                    else f"Tesseract languages {', '.join(missing)} are")
             raise EngineLoadError(
-                f"Tesseract languages {', '.join(missing)} are not installed in {tessdata} "
-                f"(installed: {', '.join(sorted(available))}); apt-get install "
+                f"{what} not installed in {tessdata} (installed: {', '.join(sorted(available))}); apt-get install "
                 + " ".join(f"tesseract-ocr-{m}" for m in missing)
             )
-        api = tess.PyTessBaseAPI(path=tessdata, lang="+".join(cfg.languages), psm=tess.PSM.AUTO, oem=tess.OEM.LSTM_ONLY)
         version = tess.tesseract_version().split()[1]
+        if start is not None:  # auto: one API per pack, made when a page first needs it
+            return cls(None, cfg, version, set(available))
+        api = tess.PyTessBaseAPI(path=tessdata, lang="+".join(cfg.languages), psm=tess.PSM.AUTO, oem=tess.OEM.LSTM_ONLY)
         return cls(api, cfg, version)
 
     @classmethod
