@@ -45,6 +45,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--model", default=None, help="hub id or local folder, for model engines")
     p.add_argument("--handwriting-model", default=None,
                    help="--engine auto: a trocr model (hub id or folder) for handwritten lines (default: RapidOCR)")
+    p.add_argument("--vlm-model", default=None,
+                   help="--engine auto on GPU actors: a LightOnOCR model (hub id or folder, e.g. "
+                        "lightonai/LightOnOCR-1B-1025) that reads the pages Tesseract finds mostly table, as Markdown "
+                        "tables; without a GPU those pages are read as any other")
     p.add_argument("--rapidocr-model", default=",".join(EngineConfig.rapidocr_models),
                    help="RapidOCR's recognizers (engines rapidocr and auto), comma-separated, in the order they read: "
                         "the first reads every line, the next re-reads the lines the reading so far is unsure of and "
@@ -113,6 +117,9 @@ def build_config(args: argparse.Namespace) -> DigitizeConfig:
             f"--output {args.output!r} is relative: under `ray job submit --working-dir` the job runs in a "
             "temporary copy of the working dir, so the output would be lost. Pass an absolute path."
         )
+    given = [flag for flag, value in (("--handwriting-model", args.handwriting_model), ("--vlm-model", args.vlm_model)) if value]
+    if given and args.engine != "auto":
+        raise SystemExit(f"{' and '.join(given)} name readers of --engine auto, not of --engine {args.engine}")
     run_id = args.run_id or datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
     return DigitizeConfig(
         input=_resolve(args.input),
@@ -130,6 +137,7 @@ def build_config(args: argparse.Namespace) -> DigitizeConfig:
             emit_embeddings=args.emit_embeddings,
             segmenter=args.segmenter,
             handwriting_model=args.handwriting_model,
+            vlm_model=args.vlm_model,
             rapidocr_models=recognizer_list(args.rapidocr_model),
         ),
         render=RenderConfig(dpi=args.dpi, max_pixels=args.max_pixels, upscale_small_text=not args.keep_small_text),

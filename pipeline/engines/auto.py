@@ -15,6 +15,11 @@ likelier to be right (pipeline/quality/line_calibration.py; raw scores for a rea
 shipped fit); the thresholds are measured in bench/bench_mixed_pages.py and
 bench/bench_line_arbitration.py. Writing-sized ink that no line of the final reading holds flags
 the page `writing_not_read`, for review: no token score shows text nobody read.
+
+With `--vlm-model` on an actor Ray gave a GPU, a page whose words Tesseract's layout analysis
+puts mostly in tables is read by that LightOnOCR model instead, as Markdown with its tables
+(the share is measured in docs/mixed_archives.md); its reading is kept unless it wrote nothing,
+looped or ran out of tokens. On the CPU a 1B model takes minutes a page, so there it is unused.
 """
 
 from __future__ import annotations
@@ -26,13 +31,13 @@ from typing import ClassVar
 import numpy as np
 from PIL import Image
 
-from pipeline.engines.base import PageImage
+from pipeline.engines.base import EngineLoadError, PageImage
 from pipeline.engines.line_pages import LinePageEngine, LineResult, on_page
 from pipeline.engines.tesseract import PageReading, TesseractEngine, recognition
 from pipeline.page.assembly import Line, Region
 from pipeline.page.documents import RenderSpec
 from pipeline.page.text_size import Component, components, grey_of, ink_mask
-from pipeline.page.scoring import WRITING_NOT_READ, page_score
+from pipeline.page.scoring import READ_BY_VLM, WRITING_NOT_READ, page_score
 from pipeline.quality.line_calibration import LineCalibration, likelier, likelier_reading, shipped
 from pipeline.run.config import EngineConfig
 from pipeline.run.records import Recognition
@@ -51,6 +56,14 @@ class Arbitration:
     overlap: float = 0.3  # share of a detected line inside Tesseract's lines that makes it already read
     fragment: float = 0.5  # a Tesseract line narrower than this share of the detected line it lies in is a piece of it
     unread_writing: float = 0.05  # share of the page's ink, writing-sized and in no line read, that flags it for review
+    table_page: float = 0.5  # share of the page's words in Tesseract's table regions that sends it to the --vlm-model
+
+
+def table_share(regions: list[Region]) -> float:
+    """Share of the page's words that Tesseract's layout analysis puts in table regions."""
+    counts = [(r.kind == "table", len(ln.tokens)) for r in regions for p in r.paragraphs for ln in p.lines]
+    words = sum(n for _, n in counts)
+    return sum(n for table, n in counts if table) / words if words else 0.0
 
 
 def _top(region: Region) -> float:
@@ -145,6 +158,27 @@ def handwriting_reader(cfg: EngineConfig) -> tuple[type[LinePageEngine], EngineC
     return RapidOCREngine, replace(cfg, name="rapidocr", segmenter="detector")
 
 
+# what a --vlm-model page may not end with for its reading to be kept: Tesseract's stands instead
+VLM_REJECTS = ("repetition", "max_new_tokens")
+VLM_NOT_KEPT = "vlm_not_kept"
+
+
+def vlm_config(cfg: EngineConfig) -> EngineConfig | None:
+    """The LightOnOCR config `--vlm-model` names, or None."""
+    return replace(cfg, name="lightonocr", model=cfg.vlm_model) if cfg.vlm_model else None
+
+
+def vlm_reader(cfg: EngineConfig, device: str):
+    """The LightOnOCR engine that reads table pages: on a GPU only, where it reads a page in
+    seconds; None on the CPU or without --vlm-model."""
+    vlm = vlm_config(cfg)
+    if vlm is None or not device.startswith("cuda"):
+        return None
+    from pipeline.engines.lightonocr import LightOnOCREngine
+
+    return LightOnOCREngine.load(vlm, device)
+
+
 @dataclass
 class _Ink:
     found: list[Component]  # writing-sized ink components outside the lines, in mask pixels
@@ -170,9 +204,10 @@ class AutoEngine:
     name: ClassVar[str] = "auto"
 
     def __init__(self, printed: TesseractEngine, hand: LinePageEngine, cfg: EngineConfig, rules: Arbitration = Arbitration(),
-                 line_calibration: LineCalibration | None = None):
+                 line_calibration: LineCalibration | None = None, vlm=None):
         self.printed, self.hand, self.cfg, self.rules = printed, hand, cfg, rules
         self.line_calibration = line_calibration
+        self.vlm = vlm  # reads the table pages: a LightOnOCREngine, or None
 
     @cached_property
     def rereader(self) -> LinePageEngine:
@@ -182,13 +217,21 @@ class AutoEngine:
     @classmethod
     def load(cls, cfg: EngineConfig, device: str = "cpu") -> "AutoEngine":
         hand, hand_cfg = handwriting_reader(cfg)
-        return cls(TesseractEngine.load(cfg), hand.load(hand_cfg, device), cfg, line_calibration=shipped(cls.name))
+        return cls(TesseractEngine.load(cfg), hand.load(hand_cfg, device), cfg, line_calibration=shipped(cls.name),
+                   vlm=vlm_reader(cfg, device))
 
     @classmethod
     def preflight(cls, cfg: EngineConfig) -> None:
         TesseractEngine.preflight(cfg)
         hand, hand_cfg = handwriting_reader(cfg)
         hand.preflight(hand_cfg)
+        if (vlm := vlm_config(cfg)) is not None:
+            from pipeline.engines.lightonocr import LightOnOCREngine
+
+            try:
+                LightOnOCREngine.preflight(vlm)
+            except EngineLoadError as exc:
+                raise EngineLoadError(f"--vlm-model: {exc}") from exc
 
     @staticmethod
     def render_spec(cfg: EngineConfig) -> RenderSpec:
@@ -200,15 +243,17 @@ class AutoEngine:
 
     @staticmethod
     def uses_gpu(cfg: EngineConfig) -> bool:
-        return bool(cfg.handwriting_model)
+        return bool(cfg.handwriting_model or cfg.vlm_model)
 
     @staticmethod
     def page_timeout(cfg: EngineConfig, on_gpu: bool) -> float:
-        return 180.0 if on_gpu else 900.0  # a page Tesseract cannot read is read twice
+        if on_gpu:  # a table page: a whole page of tokens from a 1B model, as engine lightonocr
+            return 300.0 if cfg.vlm_model else 180.0
+        return 900.0  # a page Tesseract cannot read is read twice
 
     @property
     def model_id(self) -> str:
-        return f"auto:{self.printed.model_id}+{self.hand.model_id}"
+        return f"auto:{self.printed.model_id}+{self.hand.model_id}" + (f"+{self.vlm.model_id}" if self.vlm else "")
 
     def recognize(self, pages: list[PageImage]) -> list[Recognition]:
         return [self._one(page) for page in pages]
@@ -305,8 +350,25 @@ class AutoEngine:
         line.tokens = [on_page(t, line.bbox) for t in result.tokens]
         line.engine = self.hand.name
 
+    def _table_page(self, page: PageImage, reading: PageReading) -> Recognition | None:
+        """The --vlm-model's reading of a page Tesseract finds mostly table; None where there is
+        no such model here, the page is not one, or its reading is not kept."""
+        if self.vlm is None or table_share(reading.regions) < self.rules.table_page:
+            return None
+        rec = self.vlm.recognize([page])[0]
+        if not rec.text.strip() or any(f in rec.flags for f in VLM_REJECTS):
+            reading.flags.append(VLM_NOT_KEPT)
+            return None
+        for block in rec.blocks:
+            block.engine = self.vlm.name
+        rec.language = reading.language
+        rec.flags.extend(reading.flags + [READ_BY_VLM])
+        return rec
+
     def _one(self, page: PageImage) -> Recognition:
         reading, lines = self._printed_reading(page)
+        if (table := self._table_page(page, reading)) is not None:
+            return table
         tokens = [t for ln in lines for t in ln.tokens]
         score = page_score(tokens) or 0.0
         # a page with no words read, or read badly: read by the other reader's own page path,

@@ -18,6 +18,7 @@ import numpy as np
 from pipeline.run.records import Token
 
 WRITING_NOT_READ = "writing_not_read"  # engine auto: writing-sized ink in no line of the reading, which no token score shows
+READ_BY_VLM = "read_by_vlm"  # engine auto: a table page read by its --vlm-model, whose score no shipped fit has seen
 # Flags that send a page to a person whatever its score. Others are informational.
 REVIEW_FLAGS = frozenset(
     {

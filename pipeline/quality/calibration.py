@@ -24,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
+from pipeline.page.scoring import READ_BY_VLM
 from pipeline.run.config import EngineConfig
 
 CALIBRATIONS = Path(__file__).with_name("calibrations")
@@ -86,6 +87,12 @@ class Calibration:
     def confidence(self, row: dict) -> float:
         """Calibrated confidence: the probability that the page has at most bad_page_cer errors."""
         return 1.0 - self.prob_bad(row)
+
+    @staticmethod
+    def holds_for(row: dict) -> bool:
+        """Whether the fit holds for the page: not for one that engine auto's --vlm-model read, a
+        reader no shipped fit has seen; it keeps its raw score, as engine lightonocr's pages do."""
+        return READ_BY_VLM not in (row.get("flags") or [])
 
     def save(self, path: str | Path) -> None:
         Path(path).parent.mkdir(parents=True, exist_ok=True)

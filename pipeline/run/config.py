@@ -41,6 +41,9 @@ class EngineConfig:
     # text detector (pipeline/page/detected_lines.py)
     segmenter: str = "tesseract"
     handwriting_model: str | None = None  # --engine auto's handwriting reader: a trocr model (default RapidOCR)
+    # --engine auto on a GPU: a LightOnOCR model (hub id or folder) that reads the pages Tesseract's
+    # layout analysis finds mostly table (to Markdown tables); unused on actors without a GPU
+    vlm_model: str | None = None
     # RapidOCR's recognizers (engines rapidocr and auto), in turn: each an ONNX file or folder, a
     # model shipped in models/ by name, or "wheel"; the first reads every line (and its detector
     # finds them), the next re-reads the lines the reading so far is unsure of

@@ -43,6 +43,8 @@ def fingerprint(config: DigitizeConfig) -> str:
     engine = asdict(config.engine)
     engine.pop("batch_size", None)  # speed, not output
     engine.pop("tessdata", None)
+    if engine.get("vlm_model") is None:  # unset, rows read as before the option existed: no re-conversion
+        engine.pop("vlm_model", None)
     settings = {
         "engine": engine,
         "render": asdict(config.render),

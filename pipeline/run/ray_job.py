@@ -180,6 +180,9 @@ def run_pipeline(config: DigitizeConfig, sources: list[SourceFile]) -> str:
     """
     plan = plan_pool(config)
     log.info("recognizer pool: %d actor(s), %.2f CPU and %.0f GPU each", plan.workers, plan.num_cpus, plan.num_gpus)
+    if config.engine.vlm_model and not plan.num_gpus:
+        print("digitize: --vlm-model is used on GPU actors only, and this run's have none: table pages are read "
+              "as any other page", flush=True)
     out = pages_dir(config)
     fs, path = filesystem(out)
     done = completed_pages(fs, path, retry_errors=config.retry_errors)

@@ -100,7 +100,7 @@ def _apply_ocr(row: dict[str, Any], rec: Recognition, pixels: np.ndarray, calibr
         row["confidence"] = row["confidence_raw"] = 0.0 if "empty" in row["flags"] else 1.0
         return
     row["confidence"] = row["confidence_raw"] = raw_confidence(rec)
-    if calibration is not None:  # so that the review threshold reads as a chance of a bad page
+    if calibration is not None and calibration.holds_for(row):  # so that the review threshold reads as a chance of a bad page
         row["confidence"] = calibration.confidence(row)
 
 
