@@ -15,7 +15,7 @@ BENCHES = ["bench_pipeline.py", "bench_ocrmypdf.py", "bench_trocr.py", "bench_li
            "bench_s3_incremental.py", "bench_augmentation.py", "bench_handwriting.py"]
 ON_SHARED_DATA = ["bench_export.py", "bench_small_text.py", "bench_languages.py", "bench_mixed_pages.py",
                   "bench_handwritten_pages.py", "bench_recognizer.py", "bench_recognizer_pair.py",
-                  "bench_line_arbitration.py"]
+                  "bench_line_arbitration.py", "bench_table_pages.py"]
 SHARED_DATA = HERE.parents[1] / "shared" / "data"
 
 if __name__ == "__main__":
