@@ -99,7 +99,7 @@ def test_a_short_text_is_read_with_an_installed_pack_it_plausibly_is():
     assert readable_language("Sveriges", {"eng", "swe"}) == (None, 0.0)  # too short to tell
 
 
-def test_a_page_in_a_script_without_a_pack_is_flagged_by_the_script_check(tmp_path):
+def _russian_page() -> PageImage:
     from PIL import Image, ImageDraw, ImageFont
 
     # Russian: no rus pack here. lingua names Latin in what the English pack makes of it, and OSD
@@ -116,11 +116,23 @@ def test_a_page_in_a_script_without_a_pack_is_flagged_by_the_script_check(tmp_pa
         else:
             line = f"{line} {word}".strip()
     draw.text((140, y), line, font=font, fill=0)
+    return PageImage(np.asarray(image), 300)
+
+
+def test_a_page_in_a_script_without_a_pack_is_flagged_by_the_script_check():
     auto = TesseractEngine.load(EngineConfig(languages=("auto",)))
     assert "rus" not in auto._available
-    rec = auto.recognize([PageImage(np.asarray(image), 300)])[0]
+    rec = auto.recognize([_russian_page()])[0]
     # flagged for its script, not named Latin after the English pack's garbage
     assert "language_pack_missing" in rec.flags and rec.language is None
+
+
+def test_engine_auto_keeps_the_flag_when_its_handwriting_reader_reads_the_page_again():
+    pytest.importorskip("rapidocr")
+    from pipeline.engines import engine_class
+
+    rec = engine_class("auto").load(EngineConfig(name="auto")).recognize([_russian_page()])[0]
+    assert "language_pack_missing" in rec.flags
 
 
 def _short_german_line() -> PageImage:

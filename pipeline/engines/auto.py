@@ -379,7 +379,7 @@ class AutoEngine:
             if self._likelier_page(lines, score, other):
                 for block in other.blocks:
                     block.engine = self.hand.name
-                other.flags.append(f"read_by_{self.hand.name}")
+                other.flags.extend([f"read_by_{self.hand.name}"] + reading.flags)  # language_pack_missing too
                 if self._unread(writing or self._writing_outside(page, lines, []), [b.bbox for b in other.blocks]):
                     other.flags.append(WRITING_NOT_READ)
                 return other
