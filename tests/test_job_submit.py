@@ -27,8 +27,9 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture()
-def ray_head(tmp_path):
+@pytest.fixture(scope="module")
+def ray_head():
+    """One head for the module's jobs: each `ray start` and `ray stop` costs seconds."""
     import ray
 
     ray.shutdown()  # one Ray per machine at a time: `ray stop` below would take it down anyway
