@@ -60,8 +60,7 @@ def test_kill_and_resume_continue_where_training_stopped(tmp_path):
     logged = len(_log(out))
     second = subprocess.run(command + ["--steps", str(target)], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
     assert second.returncode == 0, second.stderr[-3000:]
-    resumed = [int(x.split("resumed at step ")[1].split()[0]) for x in (second.stdout + second.stderr).splitlines()
-               if "resumed at step" in x]
+    resumed = [r["step"] for r in _log(out)[logged:] if r.get("event") == "resumed"]  # where the leg took the run up
     assert resumed and 0 < resumed[0] <= killed_at
     new = [r for r in _log(out)[logged:] if r.get("event") == "validation"]
     assert new and all(r["step"] > resumed[0] for r in new)  # counting on from the checkpoint, not from zero

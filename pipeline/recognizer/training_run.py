@@ -106,6 +106,8 @@ class TrainingRun:
         self.first_pass = not self.state["skipped"]
         self.leg_start = time.monotonic()
         self.log_path = os.path.join(cfg.output, "train_log.jsonl")
+        if state is not None:  # the log says where each leg took up the run, not only where it got to
+            self.log({"event": "resumed", "step": state["step"], "best_val_cer": state["best"]})
 
     def log(self, record: dict) -> None:
         if self.rank == 0:
