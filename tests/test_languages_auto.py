@@ -132,6 +132,7 @@ def test_engine_auto_keeps_the_flag_when_its_handwriting_reader_reads_the_page_a
     from pipeline.engines import engine_class
 
     rec = engine_class("auto").load(EngineConfig(name="auto")).recognize([_russian_page()])[0]
+    assert "read_by_rapidocr" in rec.flags  # the page path's reading, with Tesseract's finding kept
     assert "language_pack_missing" in rec.flags
 
 
