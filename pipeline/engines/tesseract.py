@@ -56,7 +56,7 @@ SCRIPT_CHECK_BELOW = 0.35
 class TesseractEngine:
     name: ClassVar[str] = "tesseract"
 
-    def __init__(self, api, cfg: EngineConfig, version: str, available: set[str] | None = None):
+    def __init__(self, api, cfg: EngineConfig, version: str, available: set[str] | None = None, start: str = ""):
         self._api = api
         self._cfg = cfg
         self._version = version
@@ -65,7 +65,7 @@ class TesseractEngine:
         self._apis: dict[str, object] = {}
         # a new document's probe, and a page too small to probe, start from this pack, not from
         # whatever page the actor read before: so that a page reads the same in every run
-        self._start = auto_start(cfg.languages) or ""
+        self._start = start  # auto's start pack (pipeline/page/language.auto_start); "" for a fixed list
         self._last_pack = self._start
         self._last_document: str | None = None
         self._scripts: dict[str, str] = {}
@@ -94,7 +94,7 @@ class TesseractEngine:
             )
         version = tess.tesseract_version().split()[1]
         if start is not None:  # auto: one API per pack, made when a page first needs it
-            return cls(None, cfg, version, set(available))
+            return cls(None, cfg, version, set(available), start)
         api = tess.PyTessBaseAPI(path=tessdata, lang="+".join(cfg.languages), psm=tess.PSM.AUTO, oem=tess.OEM.LSTM_ONLY)
         return cls(api, cfg, version)
 
