@@ -10,6 +10,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -58,6 +59,7 @@ def test_kill_and_resume_continue_where_training_stopped(tmp_path):
     killed_at = max(r["step"] for r in _log(out) if r.get("event") == "validation")
     target = killed_at + 10
     logged = len(_log(out))
+    litter = set(Path(tempfile.gettempdir()).glob("checkpoint_tmp_*"))
     second = subprocess.run(command + ["--steps", str(target)], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
     assert second.returncode == 0, second.stderr[-3000:]
     resumed = [r["step"] for r in _log(out)[logged:] if r.get("event") == "resumed"]  # where the leg took the run up
@@ -65,6 +67,8 @@ def test_kill_and_resume_continue_where_training_stopped(tmp_path):
     new = [r for r in _log(out)[logged:] if r.get("event") == "validation"]
     assert new and all(r["step"] > resumed[0] for r in new)  # counting on from the checkpoint, not from zero
     assert new[-1]["step"] == target
+    # the checkpoint read where it lies, not copied to /tmp and left there (a real model's: gigabytes a leg)
+    assert set(Path(tempfile.gettempdir()).glob("checkpoint_tmp_*")) <= litter
     assert (out / "model.safetensors").exists() and (out / "README.md").exists() and (out / "learning_curve.png").exists()
 
 

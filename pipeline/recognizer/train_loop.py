@@ -4,6 +4,7 @@ the best model written to the output folder as it improves."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -115,11 +116,14 @@ def train_loop(loop_config: dict) -> None:
     cfg, rank, world, device = worker_setup(loop_config)
 
     checkpoint = ray.train.get_checkpoint()
-    start = os.path.join(cfg.output, START_FOLDER)
-    ckpt_dir = checkpoint.to_directory() if checkpoint else None
-    source = os.path.join(ckpt_dir, "model") if ckpt_dir else start
-    model = VisionEncoderDecoderModel.from_pretrained(source)
-    processor = TrOCRProcessor.from_pretrained(source)
+    resuming = checkpoint is not None
+    # as_directory, not to_directory: a local checkpoint is read where it lies, and one Ray
+    # downloaded (s3:// storage) is deleted after, not left in /tmp at every resumed leg
+    with checkpoint.as_directory() if resuming else contextlib.nullcontext(None) as ckpt_dir:
+        source = os.path.join(ckpt_dir, "model") if ckpt_dir else os.path.join(cfg.output, START_FOLDER)
+        model = VisionEncoderDecoderModel.from_pretrained(source)
+        processor = TrOCRProcessor.from_pretrained(source)
+        saved = torch.load(os.path.join(ckpt_dir, "state.pt"), map_location="cpu", weights_only=False) if ckpt_dir else None
     tokenizer = processor.tokenizer
     CTCHead, Trainee = _modules()
     ctc = None
@@ -129,8 +133,7 @@ def train_loop(loop_config: dict) -> None:
     trainee = Trainee(model, ctc)
     optimizer, scheduler = optimizer_and_schedule(trainee.parameters(), cfg)
     state = None
-    if ckpt_dir:
-        saved = torch.load(os.path.join(ckpt_dir, "state.pt"), map_location="cpu", weights_only=False)
+    if saved is not None:
         if ctc is not None and saved.get("ctc") is not None:
             ctc.load_state_dict(saved["ctc"])
         state = resumed_state(saved, optimizer, scheduler, rank)
@@ -166,6 +169,6 @@ def train_loop(loop_config: dict) -> None:
             return loss, {}, len(keep), reasons
         return loss + cfg.ctc_weight * ctc_loss, {"ctc": ctc_loss.item()}, len(keep), reasons
 
-    if run.state["step"] == 0 and cfg.init_from and not ckpt_dir:
+    if run.state["step"] == 0 and cfg.init_from and not resuming:
         evaluate()  # where fine-tuning starts from
     run.train(train_shard, step, optimizer, scheduler, trainee.parameters(), 1.0, evaluate)
