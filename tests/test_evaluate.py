@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -56,9 +57,17 @@ def test_items_are_found_with_their_truth(labelled):
     assert {i.category for i in discover_items(labelled, skip=("handwriting",))} == {"born_digital", "scans"}
 
 
-def test_report_has_accuracy_confidence_and_a_plot(labelled, tmp_path):
+@pytest.fixture(scope="module")
+def evaluated(labelled, tmp_path_factory):
+    """One evaluation of the whole folder, which the tests below read (and copy before changing)."""
     ensure_ray()
-    assert evaluate.main(["--data", str(labelled), "--output", str(tmp_path), "--languages", "eng,fra"]) == 0
+    out = tmp_path_factory.mktemp("evaluated")
+    assert evaluate.main(["--data", str(labelled), "--output", str(out), "--languages", "eng,fra"]) == 0
+    return out
+
+
+def test_report_has_accuracy_confidence_and_a_plot(evaluated):
+    tmp_path = evaluated
     report = json.loads((tmp_path / "report.json").read_text())
     assert [(e["path"].endswith("nomap.pdf"), e["page"]) for e in report["excluded"]] == [(True, 1)]
     assert report["overall"]["items"] == 5 and 0 <= report["overall"]["cer"] < 0.05
@@ -73,11 +82,10 @@ def test_report_has_accuracy_confidence_and_a_plot(labelled, tmp_path):
     assert "| overall | 5 |" in (tmp_path / "report.md").read_text()
 
 
-def test_a_second_evaluation_reruns_the_pages(labelled, tmp_path):
+def test_a_second_evaluation_reruns_the_pages(labelled, evaluated, tmp_path):
     """Not resumed from the rows an earlier evaluation wrote (they came from that day's code)."""
-    ensure_ray()
+    shutil.copytree(evaluated, tmp_path, dirs_exist_ok=True)
     args = ["--data", str(labelled), "--output", str(tmp_path), "--languages", "eng,fra", "--skip", "handwriting,scans"]
-    assert evaluate.main(args) == 0
     for path in (tmp_path / "run" / "pages" / "run_id=ocr").rglob("*.parquet"):
         table = pq.read_table(path)
         stale = table.set_column(table.schema.get_field_index("text"), "text", pa.array(["stale"] * table.num_rows))
