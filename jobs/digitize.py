@@ -159,7 +159,9 @@ def build_config(args: argparse.Namespace) -> DigitizeConfig:
     )
 
 
-def init_ray(address: str | None) -> None:
+def init_ray(address: str | None, dashboard: bool = False) -> None:
+    """Connect to the Ray at `address` (or RAY_ADDRESS), else start a local one (with its
+    dashboard when `dashboard`: the training jobs need its state API)."""
     import ray
 
     from pipeline.run.ray_job import start_local_ray
@@ -170,7 +172,7 @@ def init_ray(address: str | None) -> None:
     if address:
         ray.init(address=address, log_to_driver=True)
     else:
-        start_local_ray()
+        start_local_ray(dashboard=dashboard)
 
 
 @contextlib.contextmanager

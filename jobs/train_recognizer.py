@@ -91,7 +91,7 @@ def main(argv: list[str] | None = None) -> int:
         print("error: no training data: give --lines, --xml, --gold, --synthetic or --font-lines", file=sys.stderr)
         return 2
     notes = open(args.card_notes, encoding="utf-8").read() if args.card_notes else ""
-    init_ray(args.address)
+    init_ray(args.address, dashboard=True)  # Ray Train asks the state API about its controller
     from pipeline.recognizer.trainer import run
 
     try:

@@ -147,10 +147,12 @@ def build_dataset(config: DigitizeConfig, sources: list[SourceFile], plan: PoolP
     return ds
 
 
-def start_local_ray(num_cpus: int | None = None) -> None:
-    """Start a Ray on this machine for the jobs, tests and benches: no dashboard, the repository
-    importable in every worker, and one OpenMP thread per process (actors that each spread
-    Tesseract over every core slow one another down).
+def start_local_ray(num_cpus: int | None = None, dashboard: bool = False) -> None:
+    """Start a Ray on this machine for the jobs, tests and benches: the repository importable in
+    every worker, and one OpenMP thread per process (actors that each spread Tesseract over every
+    core slow one another down). No dashboard unless asked: it costs a second of start-up and a
+    process; Ray Train needs it (its state API tells Train's placement-group cleaner whether the
+    run's controller lives; without it the cleaner warns every few seconds of the run).
 
     The worker settings go into the environment the node's processes inherit, not into a
     runtime_env: workers with a runtime_env wait for Ray's runtime-env agent and cannot use the
@@ -164,7 +166,7 @@ def start_local_ray(num_cpus: int | None = None) -> None:
     saved = {key: os.environ.get(key) for key in worker_env}
     os.environ.update(worker_env)
     try:
-        ray.init(num_cpus=num_cpus, include_dashboard=False, _system_config=LOCAL_SYSTEM_CONFIG)
+        ray.init(num_cpus=num_cpus, include_dashboard=dashboard, _system_config=LOCAL_SYSTEM_CONFIG)
     finally:
         for key, value in saved.items():
             if value is None:
