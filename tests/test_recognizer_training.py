@@ -170,3 +170,27 @@ def test_a_starting_tokenizer_that_lacks_most_characters_is_refused_before_train
     with pytest.raises(TrainDataError, match=r"can write only \d+% of the training characters"):
         run(cfg)
     assert not (tmp_path / "out" / "checkpoints").exists()
+
+
+def test_gradients_are_clipped_at_every_step_when_the_parameters_come_as_a_generator(tmp_path):
+    import ray.data
+
+    from pipeline.recognizer.training_run import TrainingRun
+    from tests.conftest import ensure_ray
+
+    ensure_ray()
+    torch.manual_seed(0)
+    layer = torch.nn.Linear(4, 1)
+    optimizer = torch.optim.SGD(layer.parameters(), lr=1.0)  # an update is the clipped gradient itself
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda _: 1.0)
+    seen = []
+
+    def step(batch: dict):
+        seen.append(torch.cat([p.detach().flatten() for p in layer.parameters()]).clone())
+        x = torch.ones(len(batch["skip"]), 4)
+        return 1000.0 * layer(x).sum(), {}, len(batch["skip"]), [""] * len(batch["skip"])
+
+    run = TrainingRun(TrainConfig(output=str(tmp_path), steps=6, batch_size=2, eval_every=1000), rank=0, world=1)
+    run.train(ray.data.from_items([{"skip": ""}] * 8), step, optimizer, scheduler, layer.parameters(), 0.01, lambda: False)
+    moves = [float((b - a).norm()) for a, b in zip(seen, seen[1:])]
+    assert len(moves) == 5 and max(moves) <= 0.01 + 1e-6, moves  # unclipped, a step moves the weights by thousands

@@ -159,6 +159,7 @@ class TrainingRun:
         import torch
 
         cfg, state = self.cfg, self.state
+        parameters = list(parameters)  # clipped at every step: a generator (module.parameters()) is spent by the first
         done = state["step"] >= cfg.steps
         seen, losses, extras, tick = 0, [], {}, time.monotonic()
         while not done:
