@@ -124,8 +124,10 @@ def run(cfg: TrainConfig, command: list[str] | None = None, card_notes: str = ""
                                      resources_per_worker={"CPU": cfg.cpus_per_worker, **({"GPU": 1} if use_gpu else {})}),
         run_config=RunConfig(name=cfg.run_name, storage_path=storage,
                              # the page jobs cap OpenMP at one thread (Tesseract); a training worker
-                             # owns its threads, and torch under a lower cap than it asks for crawls
-                             worker_runtime_env={"env_vars": {"OMP_THREAD_LIMIT": str(threads)}},
+                             # owns its threads, and torch under a lower cap than it asks for crawls.
+                             # The loop prints its own progress: no transformers bar at each checkpoint
+                             worker_runtime_env={"env_vars": {"OMP_THREAD_LIMIT": str(threads),
+                                                              "HF_HUB_DISABLE_PROGRESS_BARS": "1"}},
                              checkpoint_config=CheckpointConfig(num_to_keep=2, checkpoint_score_attribute="best_val_cer",
                                                                 checkpoint_score_order="min")),
         datasets=datasets,
