@@ -105,3 +105,6 @@ def test_confidence_report_on_known_scores():
     inverted = [s(0.2, 0.0), s(0.3, 0.01), s(0.8, 0.4), s(0.9, 0.6)]
     assert confidence_report(inverted)["auroc"] == 0.0
     assert confidence_report(perfect)["routing"][-1]["bad_pages_caught"] == 1  # 30% of 4 pages = 1 page: the worst
+    flawless = confidence_report([s(0.9, 0.0), s(0.7, 0.0), s(0.5, 0.0)])  # no correlation to speak of
+    assert flawless["spearman_confidence_vs_cer"] is None
+    json.dumps(flawless, allow_nan=False)  # report.json stays JSON that every reader parses

@@ -27,7 +27,9 @@ def confidence_report(scored: list[Scored], confidence_of: Callable[[Scored], fl
     bad = np.array([s.bad for s in usable], dtype=bool)
     out: dict = {"pages": len(usable), "bad_pages": int(bad.sum()), "bad_page_cer": BAD_PAGE_CER}
     out["auroc"] = float(roc_auc_score(bad, -conf)) if 0 < bad.sum() < len(bad) else None
-    out["spearman_confidence_vs_cer"] = float(spearmanr(conf, cer).statistic) if len(usable) > 2 else None
+    # undefined where either side is constant (every page read perfectly): None, not a NaN in report.json
+    varied = len(usable) > 2 and np.ptp(conf) > 0 and np.ptp(cer) > 0
+    out["spearman_confidence_vs_cer"] = float(spearmanr(conf, cer).statistic) if varied else None
     routing = []
     for share in REVIEW_SHARES if usable else ():
         k = max(1, int(round(share * len(usable))))
