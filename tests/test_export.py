@@ -184,3 +184,4 @@ def test_pdfa_output_is_identified_with_an_output_intent_and_embedded_fonts(mixe
     # the mixed document's born-digital page uses fonts it does not embed: no PDF/A, said so, the PDF kept
     result = export(ExportConfig(pages=str(folder / "out" / "pages"), output=str(tmp_path / "a"), formats=("pdfa",)))
     assert (tmp_path / "a" / "mixed.pdf").exists() and any("not PDF/A" in e and "embedded" in e for e in result.errors)
+    assert not any("Use --" in e for e in result.errors)  # OCRmyPDF's advice on flags this export does not have

@@ -7,8 +7,14 @@ intent, and every font embedded."""
 from __future__ import annotations
 
 import io
+import logging
 import tempfile
 from pathlib import Path
+
+# OCRmyPDF narrates each page it skips at INFO; its warnings (a damaged stream, a date without
+# a time zone) stay
+logging.getLogger("ocrmypdf").setLevel(logging.WARNING)
+logging.getLogger("pikepdf").setLevel(logging.WARNING)
 
 
 class PdfaError(Exception):
@@ -29,8 +35,19 @@ def to_pdfa(pdf: bytes) -> bytes:
             ocrmypdf.ocr(src, dst, output_type="pdfa-2", pdfa_backend="internal", mode="skip", tesseract_timeout=0, optimize=0,
                          progress_bar=False, jobs=1)
         except Exception as exc:  # ocrmypdf raises its own exception types, one per cause
-            raise PdfaError(f"PDF/A conversion failed: {type(exc).__name__}: {exc}") from exc
+            raise PdfaError(f"PDF/A conversion failed: {type(exc).__name__}: {_reason(exc)}") from exc
         return dst.read_bytes()
+
+
+def _reason(exc: Exception) -> str:
+    """OCRmyPDF's message, less its advice on its own command-line options (this export has
+    none of them); the cause its exception type names where it gives no message."""
+    lines = [ln for ln in str(exc).strip().splitlines() if not ln.startswith("Use --")]
+    if lines:
+        return "\n".join(lines)
+    if type(exc).__name__ == "InputFileError":
+        return "OCRmyPDF cannot read the searchable PDF made from this source (a damaged source PDF)"
+    return "no reason given"
 
 
 def check_pdfa(pdf: bytes) -> list[str]:
