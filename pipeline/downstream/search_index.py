@@ -3,6 +3,7 @@
 Each page is indexed twice: in `text` (lower-cased, accents folded: works for any language)
 and in the stemmed field of its detected language (`text_fr` with the French stemmer, ...), so
 "archives" finds "archive" in a French page and a query in any language finds exact words.
+A page found through its stemmed field only gets its snippet from the same stemmer.
 Pages are keyed by doc_id and page: a page converted again replaces its old entry. The set of
 Parquet files already indexed is kept beside the index, so a build after a nightly run reads
 only the new files.
@@ -10,9 +11,12 @@ only the new files.
 
 from __future__ import annotations
 
+import html
 import json
 import os
+import re
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 import pyarrow.compute as pc
@@ -51,12 +55,23 @@ def _schema():
     return b.build()
 
 
+def _base():
+    t = _tantivy()
+    return t.TextAnalyzerBuilder(t.Tokenizer.simple()).filter(t.Filter.remove_long(64)).filter(t.Filter.lowercase())
+
+
+@lru_cache(maxsize=None)
+def _stem_analyzer(lang: str):
+    """The analyzer of the `text_{lang}` field: the index's and the snippets' one rule."""
+    t = _tantivy()
+    return _base().filter(t.Filter.stemmer(STEMMERS[lang])).filter(t.Filter.ascii_fold()).build()
+
+
 def _register(index) -> None:
     t = _tantivy()
-    base = lambda: t.TextAnalyzerBuilder(t.Tokenizer.simple()).filter(t.Filter.remove_long(64)).filter(t.Filter.lowercase())  # noqa: E731
-    index.register_tokenizer("folded", base().filter(t.Filter.ascii_fold()).build())
-    for lang, stemmer in STEMMERS.items():
-        index.register_tokenizer(f"stem_{lang}", base().filter(t.Filter.stemmer(stemmer)).filter(t.Filter.ascii_fold()).build())
+    index.register_tokenizer("folded", _base().filter(t.Filter.ascii_fold()).build())
+    for lang in STEMMERS:
+        index.register_tokenizer(f"stem_{lang}", _stem_analyzer(lang))
 
 
 def open_index(folder: str, create: bool = False):
@@ -151,6 +166,32 @@ def search(folder: str, query: str, limit: int = 10, min_confidence: float | Non
             "score": round(float(score), 4),
             "confidence": doc["confidence"][0],
             "language": doc["language"][0] or None,
-            "snippet": snippets.snippet_from_doc(doc).to_html(),
+            "snippet": snippets.snippet_from_doc(doc).to_html() or _stemmed_snippet(doc["text"][0], query, doc["language"][0]),
         })
     return hits
+
+
+SNIPPET_CHARS = 200
+QUERY_WORDS = re.compile(r"\b(?:AND|OR|NOT)\b|[^\w']+")  # operators and syntax are not words to highlight
+
+
+def _stemmed_snippet(text: str, query: str, language: str | None) -> str:
+    """A snippet for a page found through a stemmed field only ("quick" finds "quickly"), where
+    tantivy's generator, which sees the plain field, gives none: the first stretch of the page
+    around words with a query word's stem, those words in <b>, as tantivy's own snippets."""
+    terms = [w for w in QUERY_WORDS.split(query) if w.strip("'")]
+    for lang in ([language] if language in STEMMERS else []) + [x for x in STEMMERS if x != language]:
+        analyzer = _stem_analyzer(lang)
+        stems = {stem for w in terms for stem in analyzer.analyze(w)}
+        hits = [m for m in re.finditer(r"\w+", text) if set(analyzer.analyze(m.group())) & stems]
+        if hits:
+            start = max(0, hits[0].start() - SNIPPET_CHARS // 4)
+            end = min(len(text), start + SNIPPET_CHARS)
+            out, at = [], start
+            for m in hits:
+                if m.end() > end:
+                    break
+                out += [html.escape(text[at:m.start()]), f"<b>{html.escape(m.group())}</b>"]
+                at = m.end()
+            return "".join(out + [html.escape(text[at:end])])
+    return ""
