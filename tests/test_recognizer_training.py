@@ -64,6 +64,7 @@ def test_kill_and_resume_continue_where_training_stopped(tmp_path):
     assert second.returncode == 0, second.stderr[-3000:]
     # the local Ray serves Ray Train's state queries: no warning every few seconds of an hour-long leg
     assert "Failed to query Ray Train Controller" not in second.stderr
+    assert (second.stdout + second.stderr).count(f"[train] step {target}: validation CER") == 1  # each progress line once
     resumed = [r["step"] for r in _log(out)[logged:] if r.get("event") == "resumed"]  # where the leg took the run up
     assert resumed and 0 < resumed[0] <= killed_at
     new = [r for r in _log(out)[logged:] if r.get("event") == "validation"]

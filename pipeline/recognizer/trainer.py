@@ -125,9 +125,11 @@ def run(cfg: TrainConfig, command: list[str] | None = None, card_notes: str = ""
         run_config=RunConfig(name=cfg.run_name, storage_path=storage,
                              # the page jobs cap OpenMP at one thread (Tesseract); a training worker
                              # owns its threads, and torch under a lower cap than it asks for crawls.
-                             # The loop prints its own progress: no transformers bar at each checkpoint
+                             # The loop prints its own progress: no transformers bar at each checkpoint,
+                             # and print left as print (Ray Train's patch logs each line and prints it too)
                              worker_runtime_env={"env_vars": {"OMP_THREAD_LIMIT": str(threads),
-                                                              "HF_HUB_DISABLE_PROGRESS_BARS": "1"}},
+                                                              "HF_HUB_DISABLE_PROGRESS_BARS": "1",
+                                                              "RAY_TRAIN_ENABLE_PRINT_PATCH": "0"}},
                              checkpoint_config=CheckpointConfig(num_to_keep=2, checkpoint_score_attribute="best_val_cer",
                                                                 checkpoint_score_order="min")),
         datasets=datasets,
