@@ -1,6 +1,7 @@
 """Training the recognizer through the real Ray Train path: a kill (SIGKILL of the whole job)
 and a resume that continues where it stopped; the review loop end to end with a tiny model;
-a starting model whose tokenizer cannot write the data refused before training."""
+a starting model whose tokenizer cannot write the data refused before training; the step loop
+clipping the gradients at every step."""
 
 from __future__ import annotations
 
