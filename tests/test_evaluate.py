@@ -67,8 +67,7 @@ def evaluated(labelled, tmp_path_factory):
 
 
 def test_report_has_accuracy_confidence_and_a_plot(evaluated):
-    tmp_path = evaluated
-    report = json.loads((tmp_path / "report.json").read_text())
+    report = json.loads((evaluated / "report.json").read_text())
     assert [(e["path"].endswith("nomap.pdf"), e["page"]) for e in report["excluded"]] == [(True, 1)]
     assert report["overall"]["items"] == 5 and 0 <= report["overall"]["cer"] < 0.05
     assert report["categories"]["born_digital"]["cer"] < 0.02 and report["categories"]["born_digital"]["bow_f1"] > 0.97
@@ -78,8 +77,8 @@ def test_report_has_accuracy_confidence_and_a_plot(evaluated):
     by_category = report["calibration"]["by_category"]  # the shipped calibration, judged per category
     assert {c: v["pages"] for c, v in by_category.items()} == {"born_digital": 2, "handwriting": 2, "scans": 1}
     assert all(0 <= v["predicted_bad_share"] <= 1 and v["bad_with_words_right"] >= 0 for v in by_category.values())
-    assert (tmp_path / "cer_vs_confidence.png").stat().st_size > 1000
-    assert "| overall | 5 |" in (tmp_path / "report.md").read_text()
+    assert (evaluated / "cer_vs_confidence.png").stat().st_size > 1000
+    assert "| overall | 5 |" in (evaluated / "report.md").read_text()
 
 
 def test_a_second_evaluation_reruns_the_pages(labelled, evaluated, tmp_path):
