@@ -89,6 +89,44 @@ def test_a_new_documents_first_page_is_probed_then_read_once_with_its_own_pack(p
     assert probed_dpi == {200 if dpi == 200 else 150}
 
 
+def _table_page_under_a_latin_band() -> PageImage:
+    """A page whose densest band lingua names Latin (no pack here), as it names a table's header
+    row read as nonsense, and whose next band is Italian: together, the two bands read Latin."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    latin = "Lorem ipsum dolor sit amet consectetur adipiscing elit sed do eiusmod tempor incididunt ut labore et dolore magna aliqua"
+    italian = ("Il consiglio comunale si riunisce ogni mese nella sala del municipio. I cittadini possono "
+               "assistere alle sedute e presentare le loro domande al sindaco e agli assessori, secondo il "
+               "regolamento approvato dalla giunta.")
+    image = Image.new("L", (2480, 3508), 255)
+    draw, small, large = ImageDraw.Draw(image), ImageFont.truetype(SERIF, 30), ImageFont.truetype(SERIF, 44)
+    for i in range(4):  # close-set small lines: the densest band
+        draw.text((150, 200 + 34 * i), latin if i % 2 == 0 else latin.upper(), font=small, fill=0)
+    line, y = "", 750
+    for word in italian.split():
+        if draw.textlength(f"{line} {word}", font=large) > 2150:
+            draw.text((150, y), line, font=large, fill=0)
+            line, y = word, y + 70
+        else:
+            line = f"{line} {word}".strip()
+    draw.text((150, y), line, font=large, fill=0)
+    return PageImage(np.asarray(image), 300, document="comuni.pdf")
+
+
+def test_a_band_that_names_a_language_alone_is_not_outvoted_by_a_band_of_nonsense():
+    auto = TesseractEngine.load(EngineConfig(languages=("auto",)))
+    assert "lat" not in auto._available
+    packs, read = [], auto._read_regions
+
+    def counted(page, api):  # the real readings, with the pack each was read with
+        packs.append(next(pack for pack, known in auto._apis.items() if known is api))
+        return read(page, api)
+
+    auto._read_regions = counted
+    assert auto.recognize([_table_page_under_a_latin_band()])[0].language == "it"
+    assert packs == ["ita"]  # read once, with Italian: not with English first, then again
+
+
 def test_a_short_text_is_read_with_an_installed_pack_it_plausibly_is():
     # lingua finds this Swedish cover title likelier Norwegian: with no Norwegian pack, it is
     # read as the Swedish it also plausibly is, not flagged as a language without a pack

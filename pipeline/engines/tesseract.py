@@ -173,13 +173,17 @@ class TesseractEngine:
         band, read with it, is in another language with an installed pack. While
         lingua is not sure of a language with a pack (a menu's dish names, a cover's title, a band
         it calls Latin), the next densest band is read too: a second band costs less than a second
-        full reading. The most confident language with a pack wins."""
+        full reading. The most confident language with a pack wins, named by the bands together
+        or by the last band alone: a table's header row read as nonsense (which lingua calls Latin)
+        outweighs the place names of the band below it."""
         api, text, best, best_confidence = self._api_for(self._start), "", self._start, 0.0
         for band in densest_bands(page.pixels, PROBE_SHARE, PROBE_BANDS):
-            text += "\n" + self._read_text(*probe_image(page.pixels, band, page.dpi), api)
-            language, confidence = readable_language(text, self._available)
-            if tesseract_pack(language) in self._available and confidence > best_confidence:
-                best, best_confidence = tesseract_pack(language), confidence
+            read = "\n" + self._read_text(*probe_image(page.pixels, band, page.dpi), api)
+            text += read
+            for sample in dict.fromkeys((text, read)):  # the first band: one sample
+                language, confidence = readable_language(sample, self._available)
+                if tesseract_pack(language) in self._available and confidence > best_confidence:
+                    best, best_confidence = tesseract_pack(language), confidence
             if best_confidence >= PROBE_SURE:
                 break
         return best
