@@ -5,7 +5,8 @@ beside them, on the born-digital PDFs of ../shared/data forced to OCR (rendered 
 truth = each page's own text layer; 11 of them in 6 languages, then papers and tables), side by
 side in one run, one process, one thread, page by page (every reader reads a page before the
 next page is read, so that the machine's drift over minutes falls on all alike), each reader
-warmed up once first (--engine auto on its line reader's page path too).
+warmed up once first (--engine auto on its line reader's page path too, and the auto readers with
+every pack of the set loaded, as the oracle's readers are: an actor loads a pack once a run).
 
 The labelled scans of ../shared/data join them (rendered as digitize renders them; the right
 pack by hand: deu for the Fraktur page, eng for the others), so that the set is the target's:
@@ -134,6 +135,8 @@ def main() -> int:
         warm = PageImage(np.asarray(rasterize_pdf(Path(tmp) / "warm.pdf", dpi=DPI)[0].convert("L")), DPI, document="warm-up")
     for reader in readers:
         for engine in (by_hand.values() if reader == "by_hand" else [engines[reader]]):
+            # auto loads a pack on its first use, once a run; the oracle's were loaded with it
+            (engine.printed if isinstance(engine, AutoEngine) else engine).load_packs([*sorted(packs), "osd"])
             engine.recognize([warm])
             if isinstance(engine, AutoEngine):  # and its line reader's page path, whose detector
                 engine.hand.recognize([warm])  # and recognizers onnxruntime readies on first use

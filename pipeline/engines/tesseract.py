@@ -147,6 +147,13 @@ class TesseractEngine:
                                                   psm=tess.PSM.AUTO, oem=tess.OEM.LSTM_ONLY)
         return self._apis[pack]
 
+    def load_packs(self, packs: list[str]) -> None:
+        """Loads these packs now rather than when a page first needs one (`--languages auto`): what
+        an actor holds after its first pages, for a benchmark's warm-up."""
+        for pack in packs:
+            if self._api is None and pack in self._available:
+                self._api_for(pack)
+
     def _script_pack(self, page: PageImage) -> str | None:
         """The pack for the script Tesseract's OSD sees, or None (no OSD data, too little text).
         A document's script, once seen, holds for its later pages."""
