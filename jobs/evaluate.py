@@ -2,9 +2,11 @@
 predicts errors.
 
     python jobs/evaluate.py --data DIR --output REPORT [--engine auto] [--model ...]
-        [--languages auto|eng,fra,...] [--skip iam,uw3,dibco,cvl]
+        [--languages auto|eng,fra,...] [--skip iam,uw3,dibco,cvl] [DIGITIZE OPTIONS]
 
 The engine and languages default to digitize's, so that the figures are those of a default run.
+Any other digitize option (--handwriting-model, --vlm-model, --rapidocr-model, --segmenter,
+--dpi, --workers, ...) is passed to its run as it is, and checked by digitize before any page is read.
 
 Born-digital PDFs are OCRed (`--text-layer ocr`) so the score is the engine's; their text-layer
 route is reported separately. Writes REPORT/report.json, report.md and cer_vs_confidence.png.
@@ -28,6 +30,9 @@ from pipeline.quality.truth import truth_problem
 from pipeline.run.config import EngineConfig
 from pipeline.run.pages_reader import iter_pages
 
+# digitize options this job sets itself for its runs
+OWN_OPTIONS = ("--input", "--run-id", "--text-layer", "--review-threshold", "--incremental", "--retry-errors")
+
 
 def _run(files: list[str], out: Path, run_id: str, extra: list[str]) -> dict[tuple[str, int], dict]:
     # a fresh run: digitize would resume rows an earlier evaluation wrote, with that day's code
@@ -44,7 +49,9 @@ def _run(files: list[str], out: Path, run_id: str, extra: list[str]) -> dict[tup
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    # no abbreviations: an option meant for digitize (--seg...) is never taken for one of these (--skip)
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], allow_abbrev=False,
+                                epilog="Other digitize options are passed to its run (jobs/digitize.py --help).")
     p.add_argument("--data", required=True)
     p.add_argument("--output", required=True)
     p.add_argument("--engine", default=EngineConfig.name)
@@ -57,8 +64,14 @@ def main(argv: list[str] | None = None) -> int:
                    help="fit a calibration on this labelled folder and write it to PATH (fit data, not evaluation data)")
     p.add_argument("--features", default=",".join(DEFAULT_FEATURES),
                    help=f"page signals the fitted calibration uses, comma-separated, from: {', '.join(FEATURES)}")
-    a = p.parse_args(argv)
+    a, passed = p.parse_known_args(argv)
+    if own := [o for o in passed if o.split("=")[0] in OWN_OPTIONS]:
+        p.error(f"{', '.join(own)}: evaluate sets this for its runs")
     data, out = Path(a.data).resolve(), Path(a.output).resolve()
+    # the engine's raw score: the report compares it with the calibration chosen below
+    engine_args = ["--engine", a.engine, "--languages", a.languages, "--calibration", "none"] + (
+        ["--model", a.model] if a.model else []) + passed
+    digitize.build_config(digitize.parse_args(["--input", str(data), "--output", str(out), *engine_args]))
     out.mkdir(parents=True, exist_ok=True)
     items = discover_items(data, tuple(s.strip().lower() for s in a.skip.split(",") if s.strip()))
     problems = [truth_problem(i) for i in items]
@@ -70,9 +83,6 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: no labelled items under {data}", file=sys.stderr)
         return 1
     print(f"evaluate: {len(items)} labelled item(s) in {len({i.path for i in items})} file(s)", flush=True)
-    # the engine's raw score: the report compares it with the calibration chosen below
-    engine_args = ["--engine", a.engine, "--languages", a.languages, "--calibration", "none"] + (
-        ["--model", a.model] if a.model else [])
     started = time.perf_counter()
     rows = _run([i.path for i in items], out, "ocr", engine_args + ["--text-layer", "ocr", "--review-threshold", "0"])
     scored, page_rows = [], []
@@ -88,7 +98,7 @@ def main(argv: list[str] | None = None) -> int:
               flush=True)
     born = [i for i in items if i.category == "born_digital"]
     extra: dict = {"engine": a.engine, "model": next((r["model"] for r in rows.values() if r.get("model")), None),
-                   "excluded": excluded}
+                   "digitize_options": passed, "excluded": excluded}
     if born:
         tl_rows = _run([i.path for i in born], out, "text_layer", ["--text-layer", "only"])
         tl = [score(i, (tl_rows.get((i.path, i.page)) or {}).get("text", ""), None, "ok", []) for i in born]

@@ -15,6 +15,7 @@ from pipeline.quality.confidence import confidence_report
 from pipeline.quality.items import Item, discover_items
 from pipeline.quality.scored import Scored
 from pipeline.quality.truth import truth_problem
+from pipeline.run.pages_reader import iter_pages
 from tests.corpus import page_text, rasterize_pdf, write_born_digital_pdf
 from tests.conftest import ensure_ray
 
@@ -62,7 +63,8 @@ def evaluated(labelled, tmp_path_factory):
     """One evaluation of the whole folder, which the tests below read (and copy before changing)."""
     ensure_ray()
     out = tmp_path_factory.mktemp("evaluated")
-    assert evaluate.main(["--data", str(labelled), "--output", str(out), "--languages", "eng,fra"]) == 0
+    # --dpi is digitize's: evaluate passes it on
+    assert evaluate.main(["--data", str(labelled), "--output", str(out), "--languages", "eng,fra", "--dpi", "200"]) == 0
     return out
 
 
@@ -79,6 +81,26 @@ def test_report_has_accuracy_confidence_and_a_plot(evaluated):
     assert all(0 <= v["predicted_bad_share"] <= 1 and v["bad_with_words_right"] >= 0 for v in by_category.values())
     assert (evaluated / "cer_vs_confidence.png").stat().st_size > 1000
     assert "| overall | 5 |" in (evaluated / "report.md").read_text()
+
+
+def test_digitize_options_are_passed_to_its_run_and_recorded(evaluated):
+    rows = list(iter_pages(str(evaluated / "run" / "pages" / "run_id=ocr"), columns=["source_uri", "dpi"]))
+    assert {r["dpi"] for r in rows if r["source_uri"].endswith(".pdf")} == {200}  # rendered as --dpi asked
+    assert json.loads((evaluated / "report.json").read_text())["digitize_options"] == ["--dpi", "200"]
+    assert "digitize options: `--dpi 200`" in (evaluated / "report.md").read_text()
+
+
+def test_a_digitize_option_is_checked_before_any_page_is_read(labelled, tmp_path, capsys):
+    base = ["--data", str(labelled), "--output", str(tmp_path / "out")]
+    with pytest.raises(SystemExit, match="name readers of --engine auto"):  # digitize's own rule
+        evaluate.main(base + ["--engine", "tesseract", "--handwriting-model", "some/model"])
+    with pytest.raises(SystemExit):
+        evaluate.main(base + ["--no-such-option"])
+    assert "unrecognized arguments: --no-such-option" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        evaluate.main(base + ["--text-layer=only"])
+    assert "--text-layer=only: evaluate sets this for its runs" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
 
 
 def test_a_second_evaluation_reruns_the_pages(labelled, evaluated, tmp_path):
