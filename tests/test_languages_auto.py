@@ -122,7 +122,7 @@ def test_a_band_that_names_a_language_alone_is_not_outvoted_by_a_band_of_nonsens
         packs.append(next(pack for pack, known in auto._apis.items() if known is api))
         return read(page, api)
 
-    auto._read_regions = counted
+    auto._read_regions = counted  # (regions, dictionary share) passed on as read
     assert auto.recognize([_table_page_under_a_latin_band()])[0].language == "it"
     assert packs == ["ita"]  # read once, with Italian: not with English first, then again
 
@@ -193,6 +193,29 @@ def test_a_page_too_small_to_probe_reads_the_same_whatever_page_came_before(page
         auto.recognize([PageImage(pages[before][0], 200, document=f"{before}.pdf")])
         readings.add(auto.recognize([line])[0].text)
     assert len(readings) == 1
+
+
+def _one_line(text: str) -> PageImage:
+    from PIL import Image, ImageDraw, ImageFont
+
+    image = Image.new("L", (900, 60), 255)
+    ImageDraw.Draw(image).text((10, 10), text, font=ImageFont.truetype(SERIF, 30), fill=0)
+    return PageImage(np.asarray(image), 300, document=f"{text}.png")
+
+
+def test_a_line_too_short_for_lingua_is_named_by_its_packs_dictionary():
+    # lingua names this English title Latin with certainty: it was flagged as a language with no
+    # pack; the English pack's dictionary holds its three words
+    title = "Algorithms, Theory, Verification"
+    assert readable_language(title, {"eng"})[0] == "la"
+    auto = TesseractEngine.load(EngineConfig(languages=("auto",)))
+    rec = auto.recognize([_one_line(title)])[0]
+    assert rec.language == "en" and rec.flags == [] and rec.text == title
+    # a short German line is no English the dictionary knows: lingua still names it, and it is
+    # read again with its own pack
+    line = "Herzliche Grüße aus Köln am Rhein"
+    german = auto.recognize([_one_line(line)])[0]
+    assert german.language == "de" and german.text == line
 
 
 def test_auto_can_start_from_the_pack_an_archive_is_mostly_in(pages):

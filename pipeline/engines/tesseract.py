@@ -36,7 +36,8 @@ from pipeline.engines.base import EngineLoadError, PageImage  # noqa: E402
 from pipeline.page.assembly import Line, Paragraph, Region, assemble  # noqa: E402
 from pipeline.page.scoring import page_score  # noqa: E402
 from pipeline.page.text_size import grey_of  # noqa: E402
-from pipeline.page.language import SCRIPT_PACKS, auto_start, readable_language, tesseract_pack  # noqa: E402
+from pipeline.page.language import (SCRIPT_PACKS, auto_start, pack_language, readable_language, short_text,  # noqa: E402
+                                    tesseract_pack)
 from pipeline.run.records import Recognition, Token  # noqa: E402
 
 
@@ -51,6 +52,11 @@ def _tesserocr():
 # raw page score under which OSD checks the script: a Latin pack reads another script as
 # garbage, scored far under a Latin table or a Fraktur page (docs/mixed_archives.md)
 SCRIPT_CHECK_BELOW = 0.35
+# a reading too short for lingua is in its pack's language when this share of its words of
+# DICTIONARY_WORD letters or more are in the pack's dictionary (shorter ones, "aus", "si", are
+# in many languages')
+IN_DICTIONARY = 0.75
+DICTIONARY_WORD = 4
 
 
 class TesseractEngine:
@@ -137,7 +143,7 @@ class TesseractEngine:
     def read_regions(self, page: PageImage) -> "PageReading":
         """The page's regions of paragraphs of lines of words, in Tesseract's reading order."""
         if self._api is not None:
-            return PageReading(self._read_regions(page, self._api))
+            return PageReading(self._read_regions(page, self._api)[0])
         return self._read_auto(page)
 
     def _api_for(self, pack: str):
@@ -199,8 +205,12 @@ class TesseractEngine:
         same_document = page.document is not None and page.document == self._last_document
         pack = self._last_pack if same_document or page.document is None else self._probe_pack(page)
         self._last_document = page.document
-        regions = self._read_regions(page, self._api_for(pack))
+        regions, known = self._read_regions(page, self._api_for(pack))
         text, tokens = _text_and_tokens(regions)
+        if short_text(text) and known is not None and known >= IN_DICTIONARY:
+            # a line or a label: lingua guesses there, and the pack's dictionary knows its words
+            self._last_pack = pack
+            return PageReading(regions, pack_language(pack))
         language, _ = readable_language(text, self._available)
         wanted = tesseract_pack(language)
         if language is None or (page_score(tokens) or 0.0) < SCRIPT_CHECK_BELOW:
@@ -211,7 +221,7 @@ class TesseractEngine:
         missing = wanted is not None and wanted not in self._available
         if wanted is not None and not missing and wanted != pack:
             pack = wanted
-            regions = self._read_regions(page, self._api_for(pack))
+            regions = self._read_regions(page, self._api_for(pack))[0]
             language = readable_language(_text_and_tokens(regions)[0], self._available)[0] or language
         if not missing:
             self._last_pack = pack
@@ -225,13 +235,15 @@ class TesseractEngine:
         api.Clear()
         return text
 
-    def _read_regions(self, page: PageImage, api) -> list[Region]:
-        """The page's regions."""
+    def _read_regions(self, page: PageImage, api) -> tuple[list[Region], float | None]:
+        """The page's regions, and the share of its words of DICTIONARY_WORD letters or more that
+        the pack's dictionary holds (None: no such word)."""
         tess = self._tess
         api.SetImage(Image.fromarray(page.pixels))
         api.SetSourceResolution(max(int(page.dpi), 70))
         api.Recognize()
         regions: list[Region] = []
+        long_words = known = 0
         iterator = api.GetIterator()
         level = tess.RIL.WORD
         if iterator is not None:
@@ -255,8 +267,11 @@ class TesseractEngine:
                 token = Token(text=text.strip(), confidence=max(0.0, min(word.Confidence(level) / 100.0, 1.0)), bbox=[float(v) for v in box])
                 if token.text:
                     para.lines[-1].tokens.append(token)
+                if sum(ch.isalpha() for ch in token.text) >= DICTIONARY_WORD:
+                    long_words += 1
+                    known += bool(word.WordIsFromDictionary())
         api.Clear()
-        return regions
+        return regions, (known / long_words if long_words else None)
 
 
 PROBE_SHARE = 24  # a language probe band is 1/24 of the page's height: a few lines, some hundreds of characters

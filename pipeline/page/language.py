@@ -9,6 +9,9 @@ from __future__ import annotations
 from functools import lru_cache
 
 MIN_CHARS = 20  # shorter texts give guesses, not answers
+# lingua's low-accuracy mode (used here) is reliable from about this many characters; under it, an
+# English title gets Latin, Catalan or Danish at 0.9 and more
+SHORT_TEXT = 120
 SAMPLE_CHARS = 2000  # a page's language is told from its first characters: more cost time, not answers
 LANGUAGES = (
     "ENGLISH FRENCH GERMAN SPANISH ITALIAN DUTCH PORTUGUESE SWEDISH DANISH "
@@ -27,6 +30,11 @@ def _detector():
 
 def _long_enough(text: str | None) -> bool:
     return bool(text) and sum(not ch.isspace() for ch in text) >= MIN_CHARS
+
+
+def short_text(text: str | None) -> bool:
+    """Whether a text is too short for lingua's confidence in its language to mean much."""
+    return len((text or "").strip()) < SHORT_TEXT
 
 
 def detect_language(text: str | None) -> str | None:
@@ -80,6 +88,11 @@ TESSERACT_PACKS = {
     "la": "lat", "el": "ell", "ru": "rus", "ar": "ara", "he": "heb", "hi": "hin", "zh": "chi_sim", "ja": "jpn",
     "vi": "vie", "tr": "tur",
 }
+def pack_language(pack: str) -> str | None:
+    """The ISO 639-1 code of the language a Tesseract pack reads, or None."""
+    return next((iso for iso, known in TESSERACT_PACKS.items() if known == pack), None)
+
+
 # Tesseract OSD's script names to the pack that reads the script's main language
 SCRIPT_PACKS = {
     "Latin": "eng", "Cyrillic": "rus", "Greek": "ell", "Arabic": "ara", "Hebrew": "heb", "Devanagari": "hin",
