@@ -207,13 +207,15 @@ class TesseractEngine:
         self._last_document = page.document
         regions, known = self._read_regions(page, self._api_for(pack))
         text, tokens = _text_and_tokens(regions)
-        if short_text(text) and known is not None and known >= IN_DICTIONARY:
-            # a line or a label: lingua guesses there, and the pack's dictionary knows its words
+        score = page_score(tokens) or 0.0
+        if short_text(text) and known is not None and known >= IN_DICTIONARY and score >= SCRIPT_CHECK_BELOW:
+            # a line or a label: lingua guesses there, and the pack's dictionary knows its words (in
+            # a reading too poor to trust, the dictionary names another script's garbage: "baal")
             self._last_pack = pack
             return PageReading(regions, pack_language(pack))
         language, _ = readable_language(text, self._available)
         wanted = tesseract_pack(language)
-        if language is None or (page_score(tokens) or 0.0) < SCRIPT_CHECK_BELOW:
+        if language is None or score < SCRIPT_CHECK_BELOW:
             # no language stands out, or a reading too poor to trust: another script, perhaps
             script = self._script_pack(page)
             if script is not None and script != "eng":

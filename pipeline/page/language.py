@@ -88,6 +88,8 @@ TESSERACT_PACKS = {
     "la": "lat", "el": "ell", "ru": "rus", "ar": "ara", "he": "heb", "hi": "hin", "zh": "chi_sim", "ja": "jpn",
     "vi": "vie", "tr": "tur",
 }
+
+
 def pack_language(pack: str) -> str | None:
     """The ISO 639-1 code of the language a Tesseract pack reads, or None."""
     return next((iso for iso, known in TESSERACT_PACKS.items() if known == pack), None)
