@@ -8,7 +8,7 @@ import pytest
 
 from pipeline.engines.base import EngineLoadError, PageImage
 from pipeline.engines.tesseract import PROBE_BANDS, TesseractEngine
-from pipeline.page.language import readable_language
+from pipeline.page.language import readable_language, tesseract_pack
 from pipeline.quality.metrics import cer
 from pipeline.run.config import EngineConfig
 from tests.corpus import page_text, rasterize_pdf, write_born_digital_pdf
@@ -216,6 +216,17 @@ def test_a_line_too_short_for_lingua_is_named_by_its_packs_dictionary():
     line = "Herzliche Grüße aus Köln am Rhein"
     german = auto.recognize([_one_line(line)])[0]
     assert german.language == "de" and german.text == line
+
+
+def test_a_page_read_again_that_still_names_a_language_without_a_pack_is_flagged():
+    # Arabic drawn in a font without its glyphs: boxes, which lingua finds plausibly Spanish
+    # read with English, and Vietnamese (no pack here) once read with Spanish; it was named
+    # Vietnamese unflagged
+    auto = TesseractEngine.load(EngineConfig(languages=("auto",)))
+    assert "vie" not in auto._available
+    rec = auto.recognize([_one_line("محضر اجتماع مجلس الإدارة")])[0]
+    assert rec.language is None or tesseract_pack(rec.language) not in auto._available
+    assert "language_pack_missing" in rec.flags
 
 
 def test_auto_can_start_from_the_pack_an_archive_is_mostly_in(pages):

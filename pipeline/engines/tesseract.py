@@ -227,6 +227,8 @@ class TesseractEngine:
             language = readable_language(_text_and_tokens(regions)[0], self._available)[0] or language
         if not missing:
             self._last_pack = pack
+        # read again with a plausible pack, the page may still be in a language with none
+        missing = missing or (language is not None and tesseract_pack(language) not in self._available)
         return PageReading(regions, language, ["language_pack_missing"] if missing else [])
 
     def _read_text(self, image: Image.Image, dpi: float, api) -> str:
