@@ -89,6 +89,18 @@ def test_a_new_documents_first_page_is_probed_then_read_once_with_its_own_pack(p
     assert probed_dpi == {200 if dpi == 200 else 150}
 
 
+def _draw_wrapped(draw, text: str, font, at: tuple[int, int], width: int) -> None:
+    """`text` in lines no wider than `width` pixels, 70 px apart, from `at`."""
+    (x, y), line = at, ""
+    for word in text.split():
+        if draw.textlength(f"{line} {word}", font=font) > width:
+            draw.text((x, y), line, font=font, fill=0)
+            line, y = word, y + 70
+        else:
+            line = f"{line} {word}".strip()
+    draw.text((x, y), line, font=font, fill=0)
+
+
 def _table_page_under_a_latin_band() -> PageImage:
     """A page whose densest band lingua names Latin (no pack here), as it names a table's header
     row read as nonsense, and whose next band is Italian: together, the two bands read Latin."""
@@ -102,14 +114,7 @@ def _table_page_under_a_latin_band() -> PageImage:
     draw, small, large = ImageDraw.Draw(image), ImageFont.truetype(SERIF, 30), ImageFont.truetype(SERIF, 44)
     for i in range(4):  # close-set small lines: the densest band
         draw.text((150, 200 + 34 * i), latin if i % 2 == 0 else latin.upper(), font=small, fill=0)
-    line, y = "", 750
-    for word in italian.split():
-        if draw.textlength(f"{line} {word}", font=large) > 2150:
-            draw.text((150, y), line, font=large, fill=0)
-            line, y = word, y + 70
-        else:
-            line = f"{line} {word}".strip()
-    draw.text((150, y), line, font=large, fill=0)
+    _draw_wrapped(draw, italian, large, (150, 750), 2150)
     return PageImage(np.asarray(image), 300, document="comuni.pdf")
 
 
@@ -145,15 +150,7 @@ def _russian_page() -> PageImage:
     text = ("Протокол заседания правления банка от двенадцатого марта. Присутствовали члены совета и "
             "секретарь. Обсуждался вопрос о процентной ставке и о бюджете на следующий год.")
     image = Image.new("L", (2480, 700), 255)
-    draw, font = ImageDraw.Draw(image), ImageFont.truetype(SERIF, 40)
-    words, line, y = text.split(), "", 100
-    for word in words:
-        if draw.textlength(f"{line} {word}", font=font) > 2200:
-            draw.text((140, y), line, font=font, fill=0)
-            line, y = word, y + 70
-        else:
-            line = f"{line} {word}".strip()
-    draw.text((140, y), line, font=font, fill=0)
+    _draw_wrapped(ImageDraw.Draw(image), text, ImageFont.truetype(SERIF, 40), (140, 100), 2200)
     return PageImage(np.asarray(image), 300)
 
 
@@ -174,13 +171,18 @@ def test_engine_auto_keeps_the_flag_when_its_handwriting_reader_reads_the_page_a
     assert "language_pack_missing" in rec.flags
 
 
-def _short_german_line() -> PageImage:
-    """A page too small to probe, too short for lingua to tell its language."""
+def _one_line(text: str, width: int = 900) -> PageImage:
+    """A page of one line, too small to probe."""
     from PIL import Image, ImageDraw, ImageFont
 
-    image = Image.new("L", (600, 60), 255)
-    ImageDraw.Draw(image).text((10, 10), "Grüße aus Köln", font=ImageFont.truetype(SERIF, 30), fill=0)
-    return PageImage(np.asarray(image), 300, document="label.png")
+    image = Image.new("L", (width, 60), 255)
+    ImageDraw.Draw(image).text((10, 10), text, font=ImageFont.truetype(SERIF, 30), fill=0)
+    return PageImage(np.asarray(image), 300, document=f"{text}.png")
+
+
+def _short_german_line() -> PageImage:
+    """A page too small to probe, too short for lingua to tell its language."""
+    return _one_line("Grüße aus Köln", width=600)
 
 
 def test_a_page_too_small_to_probe_reads_the_same_whatever_page_came_before(pages):
@@ -193,14 +195,6 @@ def test_a_page_too_small_to_probe_reads_the_same_whatever_page_came_before(page
         auto.recognize([PageImage(pages[before][0], 200, document=f"{before}.pdf")])
         readings.add(auto.recognize([line])[0].text)
     assert len(readings) == 1
-
-
-def _one_line(text: str) -> PageImage:
-    from PIL import Image, ImageDraw, ImageFont
-
-    image = Image.new("L", (900, 60), 255)
-    ImageDraw.Draw(image).text((10, 10), text, font=ImageFont.truetype(SERIF, 30), fill=0)
-    return PageImage(np.asarray(image), 300, document=f"{text}.png")
 
 
 def test_a_line_too_short_for_lingua_is_named_by_its_packs_dictionary():
