@@ -212,6 +212,18 @@ def test_a_line_too_short_for_lingua_is_named_by_its_packs_dictionary():
     assert german.language == "de" and german.text == line
 
 
+def test_the_dictionary_does_not_name_a_poor_reading_of_another_script():
+    # Arabic read with English: "SiS poll Sill", every word in the English dictionary, at a raw
+    # score of 0; it was named English
+    from PIL import Image, ImageDraw, ImageFont
+
+    image = Image.new("L", (900, 60), 255)
+    font = ImageFont.truetype("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf", 30)  # with Arabic glyphs
+    ImageDraw.Draw(image).text((10, 10), "البنك المركزي", font=font, fill=0)
+    auto = TesseractEngine.load(EngineConfig(languages=("auto",)))
+    assert auto.recognize([PageImage(np.asarray(image), 300, document="bank.png")])[0].language != "en"
+
+
 def test_a_page_read_again_that_still_names_a_language_without_a_pack_is_flagged():
     # Arabic drawn in a font without its glyphs: boxes, which lingua finds plausibly Spanish
     # read with English, and Vietnamese (no pack here) once read with Spanish; it was named
