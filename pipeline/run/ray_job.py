@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 
 import ray
@@ -108,13 +111,26 @@ def _split_blocks(ds: ray.data.Dataset, rows: int) -> ray.data.Dataset:
     return ds
 
 
+# Ray Data warnings no user of this job can act on:
+# - Ray 2.60 warns at every run that `ray_remote_args` go in Ray 2.64, yet names no parameter for
+#   the retry bounds in _build_dataset (ray-project/ray#65227). Moving past Ray 2.60 means moving
+#   the retries with it.
+# - a run with fewer blocks of pages than actors (one short document) is told to set
+#   `override_num_blocks`: the pool is sized before the split tasks count the pages.
+UNACTIONABLE_RAY_WARNINGS = ("`ray_remote_args` is deprecated", "The minimum number of concurrent actors")
+
+
+@contextmanager
+def _without_unactionable_warnings() -> Iterator[None]:
+    with warnings.catch_warnings():
+        for message in UNACTIONABLE_RAY_WARNINGS:
+            warnings.filterwarnings("ignore", message=re.escape(message))
+        yield
+
+
 def build_dataset(config: DigitizeConfig, sources: list[SourceFile], plan: PoolPlan,
                   done: set[tuple[str, int]] | None = None) -> ray.data.Dataset:
-    # Ray 2.60 warns at every run that `ray_remote_args` go in Ray 2.64, yet names no parameter
-    # for the retry bounds below (ray-project/ray#65227): a warning no user can act on. Moving
-    # past Ray 2.60 means moving the retries with it.
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message="`ray_remote_args` is deprecated")
+    with _without_unactionable_warnings():
         return _build_dataset(config, sources, plan, done)
 
 
@@ -216,6 +232,7 @@ def run_pipeline(config: DigitizeConfig, sources: list[SourceFile]) -> str:
     dataset = build_dataset(config, sources, plan, done)
     # the write tasks, like the render tasks, must fit beside the actors (a default 1-CPU write
     # task next to two 0.8-CPU actors on a 2-CPU node never gets scheduled)
-    dataset.write_parquet(path, filesystem=fs, compression="zstd", min_rows_per_file=config.rows_per_file,
-                          ray_remote_args={"num_cpus": TASK_CPUS})
+    with _without_unactionable_warnings():  # the executor warns while the write runs it
+        dataset.write_parquet(path, filesystem=fs, compression="zstd", min_rows_per_file=config.rows_per_file,
+                              ray_remote_args={"num_cpus": TASK_CPUS})
     return out
