@@ -108,6 +108,48 @@ def test_sigterm_stops_the_run_and_every_process_it_started(register):
     assert sorted(r["page"] for r in iter_pages(str(register / "stopped" / "pages"))) == list(range(1, PAGES + 1))
 
 
+def test_a_recognizer_actor_killed_mid_run_is_restarted_and_its_pages_read_once(register):
+    """SIGKILL of the Ray actor itself (not of its page worker): a lost node or the OOM killer.
+    Ray restarts the actor and retries its batch; every page ends exactly once."""
+    args = [sys.executable, str(ROOT / "jobs" / "digitize.py"), "--input", str(register / "in"), "--output",
+            str(register / "actor_killed"), "--run-id", "killed", "--engine", "tesseract", "--workers", "1"]
+    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            env={**os.environ, "PYTHONPATH": str(ROOT)})
+    try:
+        actor = _wait_for(proc, "ray::MapWorker", with_child="pipeline.run.worker_process")
+        time.sleep(2)  # a page or two into its batch of four
+        actor.kill()
+        output, _ = proc.communicate(timeout=300)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, output[-3000:]
+    assert "will be retried" in output  # the kill landed while the actor held a batch
+    rows = list(iter_pages(str(register / "actor_killed" / "pages")))
+    assert sorted(r["page"] for r in rows) == list(range(1, PAGES + 1))
+    assert all(r["status"] == "ok" for r in rows)
+
+
+def _wait_for(proc: subprocess.Popen, name: str, with_child: str, seconds: float = 120) -> psutil.Process:
+    """The process under `proc` whose command line holds `name`, once it has a child whose
+    command line holds `with_child`."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, "the run ended first"
+        for p in psutil.Process(proc.pid).children(recursive=True):
+            if name in " ".join(_cmdline(p)) and any(with_child in " ".join(_cmdline(c)) for c in _children(p)):
+                return p
+        time.sleep(0.3)
+    pytest.fail(f"no {name} with a {with_child} child within {seconds:.0f} s")
+
+
+def _children(proc: psutil.Process) -> list[psutil.Process]:
+    try:
+        return proc.children()
+    except psutil.Error:
+        return []
+
+
 def _cmdline(proc: psutil.Process) -> list[str]:
     try:
         return proc.cmdline()
