@@ -82,6 +82,17 @@ def rasterize_pdf(src: Path, dpi: int = 200) -> list[Image.Image]:
     return images
 
 
+def grainy_page(folder: Path, sigma: float, dpi: int = 150, seed: int = 0) -> tuple["np.ndarray", str]:
+    """A sparse printed page (a title and a few lines on a whole page) with Gaussian noise of
+    `sigma` grey levels, as a grey-level scan or a photo in poor light has; and its text."""
+    import numpy as np
+
+    truth = write_born_digital_pdf(folder / "grainy.pdf", [page_text("eng", 3)])[0]
+    clean = np.asarray(rasterize_pdf(folder / "grainy.pdf", dpi=dpi)[0], dtype=np.float32)
+    noise = np.random.default_rng(seed).normal(0.0, sigma, clean.shape) if sigma else 0.0
+    return np.clip(clean + noise, 0, 255).astype(np.uint8), truth
+
+
 def write_scanned_pdf(path: Path, images: list[Image.Image], dpi: int = 200) -> None:
     """An image-only PDF, as a scanner writes it: no text layer."""
     doc = pymupdf.open()

@@ -95,6 +95,18 @@ def test_a_page_whose_writing_is_mostly_not_read_goes_to_review_not_through_on_a
     assert cer(truth, rec.text) < 0.2 or needs_review("ok", confidence, rec.flags, 0.5)
 
 
+def test_a_grainy_printed_page_is_tesseracts_and_its_paper_is_not_writing_left_unread(tmp_path):
+    from tests.corpus import grainy_page
+
+    pixels, truth = grainy_page(tmp_path, 35)
+    engine = engine_class("auto").load(EngineConfig(name="auto", languages=("eng",)))
+    rec = engine.recognize([PageImage(pixels, 150.0)])[0]
+    assert cer(truth, rec.text) < 0.1, rec.text
+    # the ink checks smooth the grain away too: no specks taken for writing nobody read
+    assert "adaptive_threshold" in rec.flags and "writing_not_read" not in rec.flags
+    assert {b.engine for b in rec.blocks} == {"tesseract"}
+
+
 def test_the_page_line_height_comes_from_lines_with_words_not_from_empty_boxes():
     from pipeline.engines.auto import _body
     from pipeline.page.assembly import Line
@@ -144,6 +156,6 @@ def test_a_box_tesseract_read_no_word_in_is_read_again_only_when_it_holds_writin
     border = Line(bbox=[50.0, 10.0, 1323.0, 32.0], tokens=[])
     unread_word = Line(bbox=[55.0, 58.0, 300.0, 100.0], tokens=[])
     read_word = Line(bbox=[55.0, 58.0, 300.0, 100.0], tokens=[Token(text="Gesamt", confidence=0.3, bbox=[55.0, 58.0, 300.0, 100.0])])
-    assert not _worth_rereading(PageImage(pixels, 300), border)
-    assert _worth_rereading(PageImage(pixels, 300), unread_word)
-    assert _worth_rereading(PageImage(pixels, 300), read_word)
+    assert not _worth_rereading(PageImage(pixels, 300), border, False)
+    assert _worth_rereading(PageImage(pixels, 300), unread_word, False)
+    assert _worth_rereading(PageImage(pixels, 300), read_word, False)

@@ -19,6 +19,7 @@ from pipeline.engines import EngineLoadError, PageImage
 from pipeline.engines.tesseract import TesseractEngine
 from pipeline.quality.metrics import cer
 from tests.conftest import SAMPLES
+from tests.corpus import grainy_page
 
 
 @pytest.fixture(scope="module")
@@ -72,3 +73,28 @@ def test_blank_page_gives_no_text_not_an_error(engine):
 def test_missing_language_is_one_clear_error():
     with pytest.raises(EngineLoadError, match="klingon|tlh"):
         TesseractEngine.preflight(EngineConfig(languages=("eng", "tlh")))
+
+
+def test_a_grainy_page_is_read_with_a_local_threshold_and_flagged(tmp_path):
+    """Otsu's threshold over a sparse page with strong noise turns its paper into specks:
+    Tesseract then lays them out for a minute or more and reads nothing."""
+    engine = TesseractEngine.load(EngineConfig(languages=("eng",)))
+    for sigma, grainy in ((0, False), (20, False), (35, True)):  # at 20 Otsu still separates ink and paper
+        pixels, truth = grainy_page(tmp_path, sigma)
+        rec = engine.recognize([PageImage(pixels, 150.0)])[0]
+        assert ("adaptive_threshold" in rec.flags) == grainy, sigma
+        assert cer(truth, rec.text) < 0.1, (sigma, rec.text)
+
+
+def test_the_line_segmenter_finds_the_lines_of_a_grainy_page(tmp_path):
+    """Tesseract's layout analysis for the line engines (--segmenter tesseract) binarizes as the
+    engine does: on Otsu's specks it found no line at all."""
+    from pipeline.page.segment import LineSegmenter
+
+    segmenter = LineSegmenter(EngineConfig().tessdata)
+    counts = []
+    for sigma in (0, 35):
+        pixels, truth = grainy_page(tmp_path, sigma)
+        regions, _ = segmenter.segment(pixels, 150.0)
+        counts.append(sum(len(p.lines) for r in regions for p in r.paragraphs))
+    assert counts == [len(truth.splitlines())] * 2

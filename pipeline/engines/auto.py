@@ -33,10 +33,11 @@ from PIL import Image
 
 from pipeline.engines.base import EngineLoadError, PageImage
 from pipeline.engines.line_pages import LinePageEngine, LineResult, on_page
-from pipeline.engines.tesseract import PageReading, TesseractEngine, recognition
+from pipeline.engines.tesseract import ADAPTIVE_THRESHOLD, PageReading, TesseractEngine, recognition
 from pipeline.page.assembly import Line, Region
 from pipeline.page.documents import RenderSpec
-from pipeline.page.text_size import Component, components, grey_of, ink_mask
+from pipeline.page.grain import ink
+from pipeline.page.text_size import Component, components, grey_of
 from pipeline.page.scoring import READ_BY_VLM, WRITING_NOT_READ, page_score
 from pipeline.quality.line_calibration import LineCalibration, likelier, likelier_reading, shipped
 from pipeline.run.config import EngineConfig
@@ -127,14 +128,14 @@ def _text_like(ink: np.ndarray, lines: list[Line], step: int) -> list[Component]
     return _writing_sized(ink, _body(lines) / step)
 
 
-def _worth_rereading(page: PageImage, line: Line) -> bool:
+def _worth_rereading(page: PageImage, line: Line, grainy: bool) -> bool:
     """Whether the line reader could find text in a line Tesseract read poorly: a box it read no
     word in is often a table border or a rule, which the reader stretches to its line height
     (its slowest crop) and reads as nothing; only one holding writing-sized ink is read again."""
     if line.text.strip():
         return True
     x0, y0, x1, y1 = (int(v) for v in line.bbox)
-    return bool(_writing_sized(ink_mask(grey_of(page.pixels[y0:y1, x0:x1])), y1 - y0))
+    return bool(_writing_sized(ink(grey_of(page.pixels[y0:y1, x0:x1]), grainy), y1 - y0))
 
 
 def _rows_around(found: list[Component], step: int, margin: float, height: int) -> tuple[int, int]:
@@ -258,19 +259,19 @@ class AutoEngine:
     def recognize(self, pages: list[PageImage]) -> list[Recognition]:
         return [self._one(page) for page in pages]
 
-    def _writing_outside(self, page: PageImage, lines: list[Line], trusted: list[Line]) -> "_Ink | None":
+    def _writing_outside(self, page: PageImage, lines: list[Line], trusted: list[Line], grainy: bool) -> "_Ink | None":
         """The page's writing-sized ink outside the `trusted` lines' boxes (sized by all `lines`),
         or None when it is under `uncovered_ink` of the page's ink: pictures, rules and specks
         are ink too, and are no text to find."""
         grey = grey_of(page.pixels)
         step = COVERAGE_STEP  # a share of the page's ink needs no full resolution
-        ink = ink_mask(grey[::step, ::step])
-        covered = np.zeros(ink.shape, bool)
+        mask = ink(grey[::step, ::step], grainy)
+        covered = np.zeros(mask.shape, bool)
         for line in trusted:
             x0, y0, x1, y1 = (int(v) // step for v in line.bbox)
             covered[y0:y1 + 1, x0:x1 + 1] = True
-        total = int(ink.sum())
-        uncovered = ink & ~covered
+        total = int(mask.sum())
+        uncovered = mask & ~covered
         if not total or uncovered.sum() / total < self.rules.uncovered_ink:
             return None
         found = _text_like(uncovered, lines, step)
@@ -278,11 +279,12 @@ class AutoEngine:
             return None
         return _Ink(found, covered, step, total)
 
-    def _detected_lines(self, page: PageImage, lines: list[Line]) -> tuple[list[Region], "_Ink | None"]:
+    def _detected_lines(self, page: PageImage, lines: list[Line], grainy: bool) -> tuple[list[Region], "_Ink | None"]:
         """Regions of the detector's lines where the page has ink outside Tesseract's confident
         lines (a handwritten note it did not see as text, or read poorly), read by the
         handwriting reader, and that ink; [] and None when it is a small share of the page's."""
-        outside = self._writing_outside(page, lines, [ln for ln in lines if (ln.confidence or 0.0) >= self.rules.trusted_line])
+        trusted = [ln for ln in lines if (ln.confidence or 0.0) >= self.rules.trusted_line]
+        outside = self._writing_outside(page, lines, trusted, grainy)
         if outside is None:
             return [], None
         found, covered, step = outside.found, outside.covered, outside.step
@@ -371,24 +373,25 @@ class AutoEngine:
             return table
         tokens = [t for ln in lines for t in ln.tokens]
         score = page_score(tokens) or 0.0
+        grainy = ADAPTIVE_THRESHOLD in reading.flags  # its paper is specks under Otsu's threshold
         # a page with no words read, or read badly: read by the other reader's own page path,
         # unless what Tesseract read badly is a picture (a logo, a stamp), not writing
         writing = None
-        if not tokens or (score < self.rules.unreadable_page and (writing := self._writing_outside(page, lines, [])) is not None):
+        if not tokens or (score < self.rules.unreadable_page and (writing := self._writing_outside(page, lines, [], grainy)) is not None):
             other = self.hand.recognize([page])[0]
             if self._likelier_page(lines, score, other):
                 for block in other.blocks:
                     block.engine = self.hand.name
                 other.flags.extend([f"read_by_{self.hand.name}"] + reading.flags)  # language_pack_missing too
-                if self._unread(writing or self._writing_outside(page, lines, []), [b.bbox for b in other.blocks]):
+                if self._unread(writing or self._writing_outside(page, lines, [], grainy), [b.bbox for b in other.blocks]):
                     other.flags.append(WRITING_NOT_READ)
                 return other
-        detected, outside = self._detected_lines(page, lines)
+        detected, outside = self._detected_lines(page, lines, grainy)
         found = [ln.bbox for r in detected for p in r.paragraphs for ln in p.lines]
         regions = _without(reading.regions, lambda ln: self._replaced(ln, found))
         body = _body(lines)
         weak = [ln for r in regions for p in r.paragraphs for ln in p.lines
-                if (ln.confidence or 0.0) < self.rules.weak_line and _line_shaped(ln, body) and _worth_rereading(page, ln)]
+                if (ln.confidence or 0.0) < self.rules.weak_line and _line_shaped(ln, body) and _worth_rereading(page, ln, grainy)]
         if weak:  # weak lines the detector did not replace: read again, the likelier reading kept
             for line, result in zip(weak, self.rereader.read_lines(_crops(page, weak))):
                 if self._likelier(line, result):

@@ -34,6 +34,7 @@ from pipeline.run.config import EngineConfig  # noqa: E402
 from pipeline.page.documents import RenderSpec  # noqa: E402
 from pipeline.engines.base import EngineLoadError, PageImage  # noqa: E402
 from pipeline.page.assembly import Line, Paragraph, Region, assemble  # noqa: E402
+from pipeline.page.grain import OTSU, SAUVOLA, tesseract_thresholding  # noqa: E402
 from pipeline.page.scoring import page_score  # noqa: E402
 from pipeline.page.text_size import grey_of  # noqa: E402
 from pipeline.page.language import (SCRIPT_PACKS, auto_start, pack_language, readable_language, short_text,  # noqa: E402
@@ -57,6 +58,7 @@ SCRIPT_CHECK_BELOW = 0.35
 # in many languages')
 IN_DICTIONARY = 0.75
 DICTIONARY_WORD = 4
+ADAPTIVE_THRESHOLD = "adaptive_threshold"  # the flag of a grainy page, read with a local threshold
 
 
 class TesseractEngine:
@@ -75,6 +77,7 @@ class TesseractEngine:
         self._last_pack = self._start
         self._last_document: str | None = None
         self._scripts: dict[str, str] = {}
+        self._threshold = OTSU  # the current page's thresholding_method
 
     @classmethod
     def load(cls, cfg: EngineConfig, device: str = "cpu") -> "TesseractEngine":
@@ -142,9 +145,20 @@ class TesseractEngine:
 
     def read_regions(self, page: PageImage) -> "PageReading":
         """The page's regions of paragraphs of lines of words, in Tesseract's reading order."""
+        self._threshold = tesseract_thresholding(page.pixels)
         if self._api is not None:
-            return PageReading(self._read_regions(page, self._api)[0])
-        return self._read_auto(page)
+            reading = PageReading(self._read_regions(page, self._api)[0])
+        else:
+            reading = self._read_auto(page)
+        if self._threshold == SAUVOLA:
+            reading.flags.append(ADAPTIVE_THRESHOLD)
+        return reading
+
+    def _set_image(self, api, image: Image.Image, dpi: float) -> None:
+        """The image an API reads next, binarized the way the current page needs."""
+        api.SetVariable("thresholding_method", self._threshold)
+        api.SetImage(image)
+        api.SetSourceResolution(max(int(dpi), 70))
 
     def _api_for(self, pack: str):
         if pack not in self._apis:
@@ -169,8 +183,7 @@ class TesseractEngine:
             return self._scripts[page.document]
         api = self._api_for("osd")
         bands = densest_bands(page.pixels, OSD_SHARE, 1)  # OSD over the whole page costs as much as a reading
-        api.SetImage(Image.fromarray(page.pixels[bands[0][0]:bands[0][1]] if bands else page.pixels))
-        api.SetSourceResolution(max(int(page.dpi), 70))
+        self._set_image(api, Image.fromarray(page.pixels[bands[0][0]:bands[0][1]] if bands else page.pixels), page.dpi)
         try:
             found = api.DetectOrientationScript()
         except RuntimeError:  # too few characters to tell
@@ -233,8 +246,7 @@ class TesseractEngine:
 
     def _read_text(self, image: Image.Image, dpi: float, api) -> str:
         """The image's text, as Tesseract reads it: what a language probe needs."""
-        api.SetImage(image)
-        api.SetSourceResolution(max(int(dpi), 70))
+        self._set_image(api, image, dpi)
         text = api.GetUTF8Text()
         api.Clear()
         return text
@@ -243,8 +255,7 @@ class TesseractEngine:
         """The page's regions, and the share of its words of DICTIONARY_WORD letters or more that
         the pack's dictionary holds (None: no such word)."""
         tess = self._tess
-        api.SetImage(Image.fromarray(page.pixels))
-        api.SetSourceResolution(max(int(page.dpi), 70))
+        self._set_image(api, Image.fromarray(page.pixels), page.dpi)
         api.Recognize()
         regions: list[Region] = []
         long_words = known = 0

@@ -16,6 +16,7 @@ import numpy as np  # noqa: E402
 from PIL import Image  # noqa: E402
 
 from pipeline.page.assembly import Line, Paragraph, Region  # noqa: E402
+from pipeline.page.grain import tesseract_thresholding  # noqa: E402
 from pipeline.page.text_size import grey_of  # noqa: E402
 
 
@@ -41,6 +42,7 @@ class LineSegmenter:
         """Regions of paragraphs of (empty) lines with boxes, and how many line boxes were skipped."""
         tess = self._tess
         grey = grey_of(pixels)
+        self._api.SetVariable("thresholding_method", tesseract_thresholding(grey))
         self._api.SetImage(Image.fromarray(grey))
         self._api.SetSourceResolution(max(int(dpi), 70))
         iterator = self._api.AnalyseLayout()

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
+from types import ModuleType
 
 import numpy as np
 
@@ -70,7 +71,7 @@ def components(ink: np.ndarray, step: int = 1) -> list[Component]:
     mask = np.ascontiguousarray(ink[::step, ::step], dtype=np.uint8)
     if not mask.size:
         return []  # OpenCV crashes the process on an empty image
-    cv2 = _cv2()
+    cv2 = opencv()
     # OpenCV's labelling gives each component's box and size in one pass
     count, _, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
     return [Component(step * h, step * w, step * step * n, step * top, step * left)
@@ -78,7 +79,8 @@ def components(ink: np.ndarray, step: int = 1) -> list[Component]:
 
 
 @lru_cache(maxsize=1)
-def _cv2():
+def opencv() -> ModuleType:
+    """OpenCV, on the thread budget of a reader."""
     import cv2
 
     cv2.setNumThreads(thread_limit())  # one reader, one thread, as Tesseract and onnxruntime
