@@ -78,8 +78,9 @@ def test_a_tesseract_fragment_inside_a_detected_line_gives_way_to_it():
 
 
 def test_a_page_whose_writing_is_mostly_not_read_goes_to_review_not_through_on_a_confident_title():
-    # a grainy printed scan from the calibration recipe: Tesseract reads noise, the text
-    # detector finds the bold title only, read at confidence 1.0; the rest of the page is text
+    # a ruined printed scan from the calibration recipe (grain that even a local threshold cannot
+    # read through): the text detector finds the bold title only, read at confidence 1.0; the
+    # rest of the page is text
     import sys
 
     from pipeline.page.scoring import needs_review
@@ -87,12 +88,13 @@ def test_a_page_whose_writing_is_mostly_not_read_goes_to_review_not_through_on_a
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
     from make_calibration_set import scan_page
 
-    page, dpi, truth = scan_page(16)
+    page, dpi, truth = scan_page(8)
     engine = engine_class("auto").load(EngineConfig(name="auto", languages=("fra", "eng", "deu")))
     rec = engine.recognize([PageImage(np.asarray(page.convert("L")), dpi)])[0]
     confidence = rec.confidence if rec.confidence is not None else 1.0
-    # read, or sent to a person: never a page mostly unread that passes on its score
-    assert cer(truth, rec.text) < 0.2 or needs_review("ok", confidence, rec.flags, 0.5)
+    assert cer(truth, rec.text) > 0.5  # what this test is about: a page mostly unread
+    # sent to a person, not passed on its score
+    assert needs_review("ok", confidence, rec.flags, 0.5)
 
 
 def test_a_grainy_printed_page_is_tesseracts_and_its_paper_is_not_writing_left_unread(tmp_path):
