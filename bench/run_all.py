@@ -12,7 +12,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 BENCHES = ["bench_pipeline.py", "bench_ocrmypdf.py", "bench_trocr.py", "bench_lightonocr.py", "bench_index.py",
-           "bench_s3_incremental.py", "bench_augmentation.py", "bench_handwriting.py"]
+           "bench_s3_incremental.py", "bench_augmentation.py", "bench_handwriting.py", "bench_grain.py"]
 ON_SHARED_DATA = ["bench_export.py", "bench_small_text.py", "bench_languages.py", "bench_mixed_pages.py",
                   "bench_handwritten_pages.py", "bench_recognizer.py", "bench_recognizer_pair.py",
                   "bench_line_arbitration.py", "bench_table_pages.py"]
