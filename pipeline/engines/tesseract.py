@@ -2,6 +2,8 @@
 
 One PyTessBaseAPI per actor and language set, reused page after page. OMP_THREAD_LIMIT=1 is set
 before the library loads: on a 2-core node OpenMP threads inside each of two actors double the time.
+A grainy page (pipeline/page/grain.py) is binarized with Tesseract's Sauvola threshold rather than
+its default Otsu, and flagged `adaptive_threshold`.
 
 `--languages auto`: a page of the document the previous page came from is read with the language
 that page turned out to be. The first page of a document is probed first: the band where its
