@@ -109,6 +109,24 @@ def test_a_grainy_printed_page_is_tesseracts_and_its_paper_is_not_writing_left_u
     assert {b.engine for b in rec.blocks} == {"tesseract"}
 
 
+def test_a_grainy_page_tesseract_reads_in_part_keeps_the_likelier_reading_of_its_line_reader():
+    # a noisy scan of the calibration recipe at 157 DPI: with its local threshold Tesseract reads
+    # the title and drops half of the lines; the detector and the line reader read them all
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
+    from make_calibration_set import scan_page
+
+    page, dpi, truth = scan_page(47)
+    pixels = np.asarray(page.convert("L"))
+    engine = engine_class("auto").load(EngineConfig(name="auto", languages=("auto",)))  # read with deu
+    assert cer(truth, engine.printed.recognize([PageImage(pixels, dpi)])[0].text) > 0.3  # the premise
+    rec = engine.recognize([PageImage(pixels, dpi)])[0]
+    assert cer(truth, rec.text) < 0.05, rec.text
+    assert {"read_by_rapidocr", "adaptive_threshold"} <= set(rec.flags) and "writing_not_read" not in rec.flags
+    assert {b.engine for b in rec.blocks} == {"rapidocr"}
+
+
 def test_the_page_line_height_comes_from_lines_with_words_not_from_empty_boxes():
     from pipeline.engines.auto import _body
     from pipeline.page.assembly import Line

@@ -6,8 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from pipeline.quality.line_calibration import (LineCalibration, LinePair, fit_lines, likelier, likelier_reading,
-                                               reading_right, shipped)
+from pipeline.quality.line_calibration import (LineCalibration, LinePair, fit_lines, likelier, likelier_lines,
+                                               likelier_reading, lines_right, reading_right, shipped)
 
 
 def _pairs(n: int = 400, seed: int = 0) -> list[LinePair]:
@@ -57,6 +57,20 @@ def test_a_page_reading_is_judged_by_its_lines_weighted_by_their_characters():
     assert likelier_reading(None, "tesseract", [long_good, short_bad], 0.4, "rapidocr", [("z" * 100, 0.9)], 0.9)
     # a page Tesseract found no text on gives way to any reading with text, as by raw score
     assert likelier_reading(fit, "tesseract", [], 0.0, "rapidocr", [("z" * 10, 0.3)], 0.3)
+
+
+def test_a_reading_of_lines_by_two_engines_weighs_each_line_by_its_own_engines_fit():
+    fit = fit_lines(_pairs(), fitted_on="test")
+    mixed = [("tesseract", "x" * 60, 0.6), ("rapidocr", "y" * 40, 0.9)]
+    expected = (60 * fit.p_right("tesseract", 0.6) + 40 * fit.p_right("rapidocr", 0.9)) / 100
+    assert lines_right(fit, mixed) == pytest.approx(expected)
+    assert lines_right(fit, mixed + [("trocr", "z", 0.9)]) is None  # a line no fit can weigh
+    assert lines_right(fit, mixed + [("trocr", " ", 0.9)]) == pytest.approx(expected)  # nor needs to
+    # one reader's page reading at raw 0.9 throughout: likelier than the mix by raw score, not calibrated
+    other = [("rapidocr", "w" * 100, 0.9)]
+    assert fit.p_right("rapidocr", 0.9) < expected
+    assert likelier_lines(None, mixed, 0.72, other, 0.9)
+    assert not likelier_lines(fit, mixed, 0.72, other, 0.9)
 
 
 def test_a_fit_needs_right_and_wrong_lines():

@@ -14,7 +14,8 @@ confidence: a re-read line, or a page read again, keeps the other reading only w
 likelier to be right (pipeline/quality/line_calibration.py; raw scores for a reader without a
 shipped fit); the thresholds are measured in bench/bench_mixed_pages.py and
 bench/bench_line_arbitration.py. Writing-sized ink that no line of the final reading holds flags
-the page `writing_not_read`, for review: no token score shows text nobody read.
+the page `writing_not_read`, for review: no token score shows text nobody read. A grainy page
+(pipeline/page/grain.py) is read by both paths, and the likelier reading kept.
 
 With `--vlm-model` on an actor Ray gave a GPU, a page whose words Tesseract's layout analysis
 puts mostly in tables is read by that LightOnOCR model instead, as Markdown with its tables
@@ -39,7 +40,7 @@ from pipeline.page.documents import RenderSpec
 from pipeline.page.grain import ink
 from pipeline.page.text_size import Component, components, grey_of
 from pipeline.page.scoring import READ_BY_VLM, WRITING_NOT_READ, page_score
-from pipeline.quality.line_calibration import LineCalibration, likelier, likelier_reading, shipped
+from pipeline.quality.line_calibration import LineCalibration, likelier, likelier_lines, likelier_reading, shipped
 from pipeline.run.config import EngineConfig
 from pipeline.run.records import Recognition
 
@@ -376,16 +377,11 @@ class AutoEngine:
         grainy = ADAPTIVE_THRESHOLD in reading.flags  # its paper is specks under Otsu's threshold
         # a page with no words read, or read badly: read by the other reader's own page path,
         # unless what Tesseract read badly is a picture (a logo, a stamp), not writing
-        writing = None
+        writing, other = None, None
         if not tokens or (score < self.rules.unreadable_page and (writing := self._writing_outside(page, lines, [], grainy)) is not None):
             other = self.hand.recognize([page])[0]
             if self._likelier_page(lines, score, other):
-                for block in other.blocks:
-                    block.engine = self.hand.name
-                other.flags.extend([f"read_by_{self.hand.name}"] + reading.flags)  # language_pack_missing too
-                if self._unread(writing or self._writing_outside(page, lines, [], grainy), [b.bbox for b in other.blocks]):
-                    other.flags.append(WRITING_NOT_READ)
-                return other
+                return self._page_path(page, other, reading, lines, writing, grainy)
         detected, outside = self._detected_lines(page, lines, grainy)
         found = [ln.bbox for r in detected for p in r.paragraphs for ln in p.lines]
         regions = _without(reading.regions, lambda ln: self._replaced(ln, found))
@@ -405,4 +401,24 @@ class AutoEngine:
         # a line read as nothing read nothing
         if self._unread(outside, [ln.bbox for r in regions for p in r.paragraphs for ln in p.lines if ln.text.strip()]):
             rec.flags.append(WRITING_NOT_READ)
+        if grainy and other is None:
+            # even with its local threshold Tesseract drops or garbles lines of a grainy page that
+            # the detector and the line reader read through the noise; such pages are rare, so
+            # both readings are made and the likelier kept
+            other = self.hand.recognize([page])[0]
+            final = [(ln.engine or "", ln.text, ln.confidence) for r in regions for p in r.paragraphs for ln in p.lines]
+            hand = [(self.hand.name, b.text, b.confidence) for b in other.blocks if b.kind == "line"]
+            if likelier_lines(self.line_calibration, final, page_score(rec.tokens), hand, other.confidence):
+                return self._page_path(page, other, reading, lines, None, grainy)
         return rec
+
+    def _page_path(self, page: PageImage, other: Recognition, reading: PageReading, lines: list[Line],
+                   writing: "_Ink | None", grainy: bool) -> Recognition:
+        """The handwriting reader's page reading, kept: its blocks marked as that reader's, Tesseract's
+        flags (language_pack_missing too), and writing no line of it holds flagged for review."""
+        for block in other.blocks:
+            block.engine = self.hand.name
+        other.flags.extend([f"read_by_{self.hand.name}"] + reading.flags)
+        if self._unread(writing or self._writing_outside(page, lines, [], grainy), [b.bbox for b in other.blocks]):
+            other.flags.append(WRITING_NOT_READ)
+        return other

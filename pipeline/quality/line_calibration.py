@@ -67,24 +67,35 @@ def reading_right(calibration: "LineCalibration | None", engine: str, lines: lis
     """The chance that a character of a reading lies in a right line: its lines' (text,
     confidence) P(right), weighted by their characters. None without a fit for the engine or
     without text."""
-    if calibration is None or engine not in calibration.engines:
+    return lines_right(calibration, [(engine, text, confidence) for text, confidence in lines])
+
+
+def lines_right(calibration: "LineCalibration | None", lines: list[tuple[str, str, float | None]]) -> float | None:
+    """reading_right for a reading whose lines several engines read: (engine, text, confidence)
+    each. None without text, or where a line with text was read by an engine without a fit."""
+    weighed = [(len(text.strip()), engine, confidence) for engine, text, confidence in lines if text.strip()]
+    if calibration is None or not weighed or any(engine not in calibration.engines for _, engine, _ in weighed):
         return None
-    weights = [len(text.strip()) for text, _ in lines]
-    if not sum(weights):
-        return None
-    return sum(w * calibration.p_right(engine, c) for w, (_, c) in zip(weights, lines)) / sum(weights)
+    return sum(w * calibration.p_right(engine, c) for w, engine, c in weighed) / sum(w for w, _, _ in weighed)
+
+
+def likelier_lines(calibration: "LineCalibration | None", lines: list[tuple[str, str, float | None]], raw: float | None,
+                   other_lines: list[tuple[str, str, float | None]], other_raw: float | None, margin: float = 0.0) -> bool:
+    """Whether the other reading is likelier to be right than this one, each given as its lines
+    (engine, text, confidence) and its raw page score: by calibrated line confidence where every
+    engine has a fit and both readings hold text, else by raw confidence."""
+    ours, theirs = lines_right(calibration, lines), lines_right(calibration, other_lines)
+    if ours is None or theirs is None:
+        ours, theirs = raw or 0.0, other_raw or 0.0
+    return theirs > ours + margin
 
 
 def likelier_reading(calibration: "LineCalibration | None", engine: str, lines: list[tuple[str, float | None]],
                      raw: float | None, other: str, other_lines: list[tuple[str, float | None]],
                      other_raw: float | None, margin: float = 0.0) -> bool:
-    """Whether the other engine's reading (of a line, or of a page) is likelier to be right than
-    this engine's: by calibrated line confidence where both engines have a fit and both
-    readings hold text, else by raw confidence."""
-    ours, theirs = reading_right(calibration, engine, lines), reading_right(calibration, other, other_lines)
-    if ours is None or theirs is None:
-        ours, theirs = raw or 0.0, other_raw or 0.0
-    return theirs > ours + margin
+    """likelier_lines for two readings, each by one engine (of a line, or of a page)."""
+    return likelier_lines(calibration, [(engine, t, c) for t, c in lines], raw,
+                          [(other, t, c) for t, c in other_lines], other_raw, margin)
 
 
 def likelier(calibration: "LineCalibration | None", engine: str, text: str, confidence: float | None, other: str,
