@@ -127,6 +127,23 @@ def test_a_grainy_page_tesseract_reads_in_part_keeps_the_likelier_reading_of_its
     assert {b.engine for b in rec.blocks} == {"rapidocr"}
 
 
+def test_a_grainy_page_is_not_read_again_by_a_handwriting_model_without_a_line_fit(tmp_path):
+    from tests.corpus import grainy_page
+    from tests.tiny_models import build_tiny_trocr
+
+    model = build_tiny_trocr(tmp_path / "trocr", teach=None)
+    pixels, truth = grainy_page(tmp_path, 35)
+    engine = engine_class("auto").load(EngineConfig(name="auto", languages=("eng",), handwriting_model=str(model),
+                                                    dtype="float32", max_new_tokens=8))
+    pages_read = []
+    read_pages = engine.hand.recognize
+    engine.hand.recognize = lambda pages: pages_read.extend(pages) or read_pages(pages)  # counted, then read
+    rec = engine.recognize([PageImage(pixels, 150.0)])[0]
+    # its raw scores were never measured against Tesseract's on print: no second reading to weigh
+    assert pages_read == [] and cer(truth, rec.text) < 0.1
+    assert "adaptive_threshold" in rec.flags and {b.engine for b in rec.blocks} == {"tesseract"}
+
+
 def test_the_page_line_height_comes_from_lines_with_words_not_from_empty_boxes():
     from pipeline.engines.auto import _body
     from pipeline.page.assembly import Line

@@ -15,7 +15,8 @@ likelier to be right (pipeline/quality/line_calibration.py; raw scores for a rea
 shipped fit); the thresholds are measured in bench/bench_mixed_pages.py and
 bench/bench_line_arbitration.py. Writing-sized ink that no line of the final reading holds flags
 the page `writing_not_read`, for review: no token score shows text nobody read. A grainy page
-(pipeline/page/grain.py) is read by both paths, and the likelier reading kept.
+(pipeline/page/grain.py) is read by both paths, and the likelier reading kept, where the
+handwriting reader has a line fit (RapidOCR's).
 
 With `--vlm-model` on an actor Ray gave a GPU, a page whose words Tesseract's layout analysis
 puts mostly in tables is read by that LightOnOCR model instead, as Markdown with its tables
@@ -317,6 +318,10 @@ class AutoEngine:
         `unread_writing` of its ink or more: the page goes to review."""
         return writing is not None and writing.unread_share(boxes) >= self.rules.unread_writing
 
+    def _calibrated(self, engine: str) -> bool:
+        """Whether the shipped line fit puts this engine's readings on the common scale."""
+        return self.line_calibration is not None and engine in self.line_calibration.engines
+
     def _likelier(self, line: Line, result: LineResult) -> bool:
         """Whether the handwriting reader's reading of a line is likelier to be right than the
         line's own: by calibrated line confidence where both readers have a fit, else by raw."""
@@ -401,10 +406,11 @@ class AutoEngine:
         # a line read as nothing read nothing
         if self._unread(outside, [ln.bbox for r in regions for p in r.paragraphs for ln in p.lines if ln.text.strip()]):
             rec.flags.append(WRITING_NOT_READ)
-        if grainy and other is None:
+        if grainy and other is None and self._calibrated(self.hand.name):
             # even with its local threshold Tesseract drops or garbles lines of a grainy page that
             # the detector and the line reader read through the noise; such pages are rare, so
-            # both readings are made and the likelier kept
+            # both readings are made and the likelier kept. Only for a reader with a line fit: a
+            # --handwriting-model's raw scores were not measured on print
             other = self.hand.recognize([page])[0]
             final = [(ln.engine or "", ln.text, ln.confidence) for r in regions for p in r.paragraphs for ln in p.lines]
             hand = [(self.hand.name, b.text, b.confidence) for b in other.blocks if b.kind == "line"]
