@@ -93,6 +93,30 @@ def grainy_page(folder: Path, sigma: float, dpi: int = 150, seed: int = 0) -> tu
     return np.clip(clean + noise, 0, 255).astype(np.uint8), truth
 
 
+def grainy_two_columns(folder: Path, sigma: float, dpi: int = 150, seed: int = 0) -> tuple["np.ndarray", str]:
+    """Two columns of printed paragraphs with Gaussian noise of `sigma` grey levels; the truth
+    reads the left column, then the right."""
+    import numpy as np
+
+    doc = pymupdf.open()
+    page = doc.new_page(width=595, height=842)
+    columns = []
+    for x, paras in ((60, PARAGRAPHS["eng"][:2]), (320, PARAGRAPHS["eng"][2:4])):
+        y, lines = 90.0, []
+        for para in paras:
+            for line in _wrap(para, 36):
+                page.insert_text((x, y), line, fontsize=10, fontname="helv")
+                lines.append(line)
+                y += 15
+            y += 10
+        columns.append(lines)
+    doc.save(folder / "columns.pdf")
+    doc.close()
+    clean = np.asarray(rasterize_pdf(folder / "columns.pdf", dpi=dpi)[0].convert("L"), dtype=np.float32)
+    noise = np.random.default_rng(seed).normal(0.0, sigma, clean.shape)
+    return np.clip(clean + noise, 0, 255).astype(np.uint8), "\n".join(columns[0] + columns[1])
+
+
 def write_scanned_pdf(path: Path, images: list[Image.Image], dpi: int = 200) -> None:
     """An image-only PDF, as a scanner writes it: no text layer."""
     doc = pymupdf.open()

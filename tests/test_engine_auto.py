@@ -127,6 +127,18 @@ def test_a_grainy_page_tesseract_reads_in_part_keeps_the_likelier_reading_of_its
     assert {b.engine for b in rec.blocks} == {"rapidocr"}
 
 
+def test_a_grainy_page_in_columns_keeps_tesseracts_column_order(tmp_path):
+    from tests.corpus import grainy_two_columns
+
+    pixels, truth = grainy_two_columns(tmp_path, 40)
+    engine = engine_class("auto").load(EngineConfig(name="auto", languages=("eng",)))
+    across = engine.hand.recognize([PageImage(pixels, 150.0)])[0]
+    assert cer(truth, across.text) > 0.5  # the premise: the page path reads rows across both columns
+    rec = engine.recognize([PageImage(pixels, 150.0)])[0]
+    assert "adaptive_threshold" in rec.flags and "read_by_rapidocr" not in rec.flags
+    assert cer(truth, rec.text) < 0.1, rec.text  # strict CER: column by column
+
+
 def test_a_grainy_page_is_not_read_again_by_a_handwriting_model_without_a_line_fit(tmp_path):
     from tests.corpus import grainy_page
     from tests.tiny_models import build_tiny_trocr
@@ -196,3 +208,18 @@ def test_a_box_tesseract_read_no_word_in_is_read_again_only_when_it_holds_writin
     assert not _worth_rereading(PageImage(pixels, 300), border, False)
     assert _worth_rereading(PageImage(pixels, 300), unread_word, False)
     assert _worth_rereading(PageImage(pixels, 300), read_word, False)
+
+
+def test_columns_are_lines_side_by_side_on_several_rows_not_a_date_beside_a_heading():
+    from pipeline.engines.auto import in_columns
+    from pipeline.page.assembly import Line
+    from pipeline.run.records import Token
+
+    def line(x0: float, x1: float, y: float) -> Line:
+        return Line(bbox=[x0, y, x1, y + 30.0], tokens=[Token(text="mot", confidence=0.9, bbox=[x0, y, x1, y + 30.0])])
+
+    left = [line(100, 900, y) for y in (300, 340, 380, 420)]
+    right = [line(1000, 1800, y + 10) for y in (300, 340, 380)]
+    assert in_columns(left + right)
+    assert not in_columns(left + [line(100, 900, y) for y in (500, 540, 580)])  # one under the other
+    assert not in_columns([line(100, 600, 100), line(1400, 1800, 100)] + left)  # a heading and its date

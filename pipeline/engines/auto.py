@@ -69,6 +69,24 @@ def table_share(regions: list[Region]) -> float:
     return sum(n for table, n in counts if table) / words if words else 0.0
 
 
+def in_columns(lines: list[Line], rows: int = 3) -> bool:
+    """Whether lines with text stand side by side on `rows` rows or more (columns; not a date
+    beside a heading): the line reader's page path reads rows across the whole page, and would
+    interleave them."""
+    boxes = sorted((ln.bbox for ln in lines if ln.text.strip()), key=lambda b: b[1])
+    found = 0
+    for i, a in enumerate(boxes):
+        for b in boxes[i + 1:]:
+            if b[1] >= a[3]:  # this line and the ones after it start under `a`
+                break
+            shared = min(a[3], b[3]) - max(a[1], b[1])
+            if shared > 0.5 * min(a[3] - a[1], b[3] - b[1]) and (a[2] <= b[0] or b[2] <= a[0]):
+                found += 1
+                if found >= rows:
+                    return True
+    return False
+
+
 def _top(region: Region) -> float:
     return min((ln.bbox[1] for p in region.paragraphs for ln in p.lines), default=0.0)
 
@@ -406,11 +424,13 @@ class AutoEngine:
         # a line read as nothing read nothing
         if self._unread(outside, [ln.bbox for r in regions for p in r.paragraphs for ln in p.lines if ln.text.strip()]):
             rec.flags.append(WRITING_NOT_READ)
-        if grainy and other is None and self._calibrated(self.hand.name):
+        if grainy and other is None and self._calibrated(self.hand.name) and not in_columns(
+                [ln for r in regions for p in r.paragraphs for ln in p.lines]):
             # even with its local threshold Tesseract drops or garbles lines of a grainy page that
             # the detector and the line reader read through the noise; such pages are rare, so
-            # both readings are made and the likelier kept. Only for a reader with a line fit: a
-            # --handwriting-model's raw scores were not measured on print
+            # both readings are made and the likelier kept. Only for a reader with a line fit (a
+            # --handwriting-model's raw scores were not measured on print), and not on columns
+            # Tesseract found: no line confidence sees the page path's row-by-row order
             other = self.hand.recognize([page])[0]
             final = [(ln.engine or "", ln.text, ln.confidence) for r in regions for p in r.paragraphs for ln in p.lines]
             hand = [(self.hand.name, b.text, b.confidence) for b in other.blocks if b.kind == "line"]
