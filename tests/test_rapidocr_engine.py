@@ -131,3 +131,34 @@ def test_segmenter_blla_reads_the_page_where_kraken_loads_and_is_one_clear_error
     # three lines scaled up that far falls apart into letters
     rec = engine.recognize([PageImage(_page(TRUTH, below=1000), 300)])[0]
     assert cer("\n".join(TRUTH), rec.text) < 0.08, rec.text
+
+
+def test_pieces_drawn_across_a_white_channel_are_cut_and_the_columns_read_one_after_the_other():
+    ink = np.zeros((700, 1900), bool)
+    ink[50:80, 700:1200] = True  # a title across the channel
+    rows = [200 + 40 * i for i in range(8)]
+    for y in rows:
+        ink[y + 5:y + 25, 100:900] = True  # left column
+        ink[y + 5:y + 25, 1000:1800] = True  # right column
+    # the detector's pieces: each row of both columns as one piece, the title as one
+    boxes = [[700, 50, 1200, 80]] + [[100, y, 1800, y + 30] for y in rows]
+    regions, _ = reading_order(boxes, 1900, 700, ink=ink)
+    lines = [ln.bbox for p in regions[0].paragraphs for ln in p.lines]
+    assert len(lines) == 1 + 2 * len(rows)
+    assert lines[0][0] < 800 and lines[0][2] > 1100  # the title, whole
+    left, right = lines[1:1 + len(rows)], lines[1 + len(rows):]
+    assert all(b[2] <= 900 for b in left) and all(b[0] >= 1000 for b in right)  # column by column
+    assert [b[1] for b in left] == sorted(b[1] for b in left)
+    # the same rows with no white channel between the columns (one column of long lines): rows
+    ink[:, 900:1000] = ink[:, 800:900]
+    regions, _ = reading_order(boxes, 1900, 700, ink=ink)
+    assert [ln.bbox[2] - ln.bbox[0] > 1500 for p in regions[0].paragraphs for ln in p.lines][1:] == [True] * len(rows)
+
+
+def test_a_two_column_page_read_on_the_detectors_lines_keeps_its_column_order(tmp_path):
+    from tests.corpus import grainy_two_columns
+
+    pixels, truth = grainy_two_columns(tmp_path, 0)
+    engine = engine_class("rapidocr").load(EngineConfig(name="rapidocr", segmenter="detector"))
+    rec = engine.recognize([PageImage(pixels, 150.0)])[0]
+    assert cer(truth, rec.text) < 0.1, rec.text  # strict CER: rows across both columns read over 0.6

@@ -4,7 +4,9 @@ lines (handwriting: slanted, touching, uneven baselines).
 
 The detector gives line pieces with no order; `reading_order` puts them in rows, top to bottom,
 pieces of one row left to right (close pieces joined into one line), and starts a paragraph at
-a wide vertical gap.
+a wide vertical gap. A page in columns (an upright white channel between runs of text, which
+only a title or a centred heading crosses) is read column by column, in bands between the
+pieces that cross; a piece the detector drew across a channel is cut at it.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import numpy as np
 from PIL import Image
 
 from pipeline.page.assembly import Line, Paragraph, Region
+from pipeline.page.text_size import ink_mask
 
 # pixels: RapidOCR scales an image down to this longest side before it detects (its
 # Global.max_side_len, set to this in engines/rapidocr.ppocr)
@@ -34,16 +37,74 @@ class OrderRules:
     # strokes the reader then reads
     margin: float = -0.1
     min_size: int = 6  # pixels: smaller boxes are specks
+    # columns: an upright white channel at least `gutter` line heights wide, holding under
+    # `crossing` of the ink of the page's usual pixel column (a title or a centred heading may
+    # cross it; a line of text across it would not leave it white), between columns at least
+    # `column_width` of the text's width (a margin note is narrower) of `column_pieces` pieces each
+    gutter: float = 0.75
+    crossing: float = 0.25
+    column_width: float = 0.25
+    column_pieces: int = 3
 
 
-def reading_order(boxes: list[list[float]], width: int, height: int, rules: OrderRules = OrderRules()) -> tuple[list[Region], int]:
-    """One text region of paragraphs of (empty) lines, in reading order, and the boxes skipped."""
-    kept = [b for b in boxes if b[2] - b[0] >= rules.min_size and b[3] - b[1] >= rules.min_size]
-    skipped = len(boxes) - len(kept)
-    if not kept:
-        return [], skipped
+def gutters(ink: np.ndarray, kept: list[list[float]], body: float, rules: OrderRules) -> list[tuple[int, int]]:
+    """The x ranges of white channels between columns of text, in the ink mask's pixels."""
+    left, right = int(min(b[0] for b in kept)), int(max(b[2] for b in kept))
+    profile = ink[:, left:right].sum(axis=0)
+    inked = profile[profile > 0]
+    if not inked.size:
+        return []
+    free = profile <= rules.crossing * float(np.median(inked))
+    found, start = [], None
+    for x, is_free in enumerate(np.append(free, False)):
+        if is_free and start is None:
+            start = x
+        elif not is_free and start is not None:
+            if start > 0 and x < len(free) and x - start >= rules.gutter * body:  # inside the text, not its edge
+                found.append((start + left, x + left))
+            start = None
+    return found
+
+
+def _split(box: list[float], channels: list[tuple[int, int]], ink: np.ndarray, min_size: int) -> list[list[float]]:
+    """A piece the detector drew across white channels (lines of two columns at one height) cut
+    at them; one with ink in a channel (a title) is kept whole."""
+    x0, y0, x1, y1 = box
+    crossed = [(g0, g1) for g0, g1 in channels if x0 < g0 and x1 > g1]
+    if not crossed or any(ink[int(y0):int(y1) + 1, g0:g1].any() for g0, g1 in crossed):
+        return [box]
+    edges = [x0] + [float(g) for pair in crossed for g in pair] + [x1]
+    return [[a, y0, b, y1] for a, b in zip(edges[::2], edges[1::2]) if b - a >= min_size]
+
+
+def _columns(kept: list[list[float]], channels: list[tuple[int, int]], rules: OrderRules) -> list[list[list[float]]]:
+    """The pieces in groups read one after the other: on a page in columns, each band between
+    the pieces that cross the channels (a title), then each column of that band left to right;
+    else one group, the whole page, read in rows."""
+    if not channels:
+        return [kept]
+    left, right = min(b[0] for b in kept), max(b[2] for b in kept)
+    crossing = [b for b in kept if any(b[0] < g0 and b[2] > g1 for g0, g1 in channels)]
+    edges = [left] + [float(g) for pair in channels for g in pair] + [right]
+    spans = list(zip(edges[::2], edges[1::2]))  # each column's x range
+    columns = [[b for b in kept if b not in crossing and x0 <= (b[0] + b[2]) / 2 <= x1] for x0, x1 in spans]
+    if any(len(c) < rules.column_pieces for c in columns) or any(x1 - x0 < rules.column_width * (right - left) for x0, x1 in spans):
+        return [kept]
+    groups: list[list[list[float]]] = []
+    top = float("-inf")
+    for span in sorted(crossing, key=lambda b: b[1]) + [None]:
+        bottom = float("inf") if span is None else (span[1] + span[3]) / 2
+        groups += [band for column in columns if (band := [b for b in column if top <= (b[1] + b[3]) / 2 < bottom])]
+        if span is not None:
+            groups.append([span])
+            top = bottom
+    return groups
+
+
+def _rows(pieces: list[list[float]], rules: OrderRules) -> list[list[list[float]]]:
+    """Pieces in rows, top to bottom: a piece overlapping the row above by `row_overlap` joins it."""
     rows: list[list[list[float]]] = []
-    for box in sorted(kept, key=lambda b: (b[1] + b[3]) / 2):
+    for box in sorted(pieces, key=lambda b: (b[1] + b[3]) / 2):
         row = rows[-1] if rows else None
         if row is not None:
             top, bottom = min(b[1] for b in row), max(b[3] for b in row)
@@ -52,26 +113,42 @@ def reading_order(boxes: list[list[float]], width: int, height: int, rules: Orde
                 row.append(box)
                 continue
         rows.append([box])
+    return rows
+
+
+def reading_order(boxes: list[list[float]], width: int, height: int, rules: OrderRules = OrderRules(),
+                  ink: np.ndarray | None = None) -> tuple[list[Region], int]:
+    """One text region of paragraphs of (empty) lines, in reading order, and the boxes skipped.
+    With the page's `ink` mask (in the boxes' pixels), a page in columns is read column by column."""
+    kept = [b for b in boxes if b[2] - b[0] >= rules.min_size and b[3] - b[1] >= rules.min_size]
+    skipped = len(boxes) - len(kept)
+    if not kept:
+        return [], skipped
     body = statistics.median(b[3] - b[1] for b in kept)
+    channels = gutters(ink, kept, body, rules) if ink is not None else []
+    if channels:
+        kept = [part for b in kept for part in _split(b, channels, ink, rules.min_size)]
     region = Region(kind="text")
-    previous_bottom = None
-    for row in rows:
-        pieces = sorted(row, key=lambda b: b[0])
-        joined: list[list[float]] = [list(pieces[0])]
-        for box in pieces[1:]:
-            if box[0] - joined[-1][2] < rules.join_gap * body:
-                last = joined[-1]
-                joined[-1] = [min(last[0], box[0]), min(last[1], box[1]), max(last[2], box[2]), max(last[3], box[3])]
-            else:
-                joined.append(list(box))
-        top = min(b[1] for b in joined)
-        if previous_bottom is None or top - previous_bottom > rules.paragraph_gap * body or not region.paragraphs:
-            region.paragraphs.append(Paragraph())
-        previous_bottom = max(b[3] for b in joined)
-        for x0, y0, x1, y1 in joined:
-            pad = max(rules.margin * (y1 - y0), -0.25 * min(x1 - x0, y1 - y0))  # a box shrinks, never inverts
-            crop = [max(0.0, x0 - pad), max(0.0, y0 - pad), min(float(width), x1 + pad), min(float(height), y1 + pad)]
-            region.paragraphs[-1].lines.append(Line(bbox=[float(round(v)) for v in crop], tokens=[]))
+    for group in _columns(kept, channels, rules):
+        region.paragraphs.append(Paragraph())  # a column, or a title between columns, starts one
+        previous_bottom = None
+        for row in _rows(group, rules):
+            pieces = sorted(row, key=lambda b: b[0])
+            joined: list[list[float]] = [list(pieces[0])]
+            for box in pieces[1:]:
+                if box[0] - joined[-1][2] < rules.join_gap * body:
+                    last = joined[-1]
+                    joined[-1] = [min(last[0], box[0]), min(last[1], box[1]), max(last[2], box[2]), max(last[3], box[3])]
+                else:
+                    joined.append(list(box))
+            top = min(b[1] for b in joined)
+            if previous_bottom is not None and top - previous_bottom > rules.paragraph_gap * body:
+                region.paragraphs.append(Paragraph())
+            previous_bottom = max(b[3] for b in joined)
+            for x0, y0, x1, y1 in joined:
+                pad = max(rules.margin * (y1 - y0), -0.25 * min(x1 - x0, y1 - y0))  # a box shrinks, never inverts
+                crop = [max(0.0, x0 - pad), max(0.0, y0 - pad), min(float(width), x1 + pad), min(float(height), y1 + pad)]
+                region.paragraphs[-1].lines.append(Line(bbox=[float(round(v)) for v in crop], tokens=[]))
     return [region], skipped
 
 
@@ -102,7 +179,8 @@ class DetectedLineSegmenter:
         quads = out.boxes if out.boxes is not None else []
         boxes = [[float(q[:, 0].min()), float(q[:, 1].min()), float(q[:, 0].max()), float(q[:, 1].max())]
                  for q in (np.asarray(q) for q in quads)]
-        regions, skipped = reading_order(boxes, rgb.shape[1], rgb.shape[0])
+        grey = band if band.ndim == 2 else band.mean(axis=2).astype(np.uint8)
+        regions, skipped = reading_order(boxes, rgb.shape[1], rgb.shape[0], ink=ink_mask(grey))
         width, height = float(pixels.shape[1]), float(bottom - top)  # crops stay in the rows it saw
         for line in (ln for r in regions for p in r.paragraphs for ln in p.lines):
             x0, y0, x1, y1 = (v / scale for v in line.bbox)
