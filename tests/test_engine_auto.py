@@ -130,10 +130,10 @@ def test_a_grainy_page_tesseract_reads_in_part_keeps_the_likelier_reading_of_its
 def test_a_grainy_page_in_columns_keeps_tesseracts_column_order(tmp_path):
     from tests.corpus import grainy_two_columns
 
+    # Tesseract's layout holds the columns; the page path finds them only by a white channel
+    # between them, which a narrower gutter may not leave: its reading is not weighed here
     pixels, truth = grainy_two_columns(tmp_path, 40)
     engine = engine_class("auto").load(EngineConfig(name="auto", languages=("eng",)))
-    across = engine.hand.recognize([PageImage(pixels, 150.0)])[0]
-    assert cer(truth, across.text) > 0.5  # the premise: the page path reads rows across both columns
     rec = engine.recognize([PageImage(pixels, 150.0)])[0]
     assert "adaptive_threshold" in rec.flags and "read_by_rapidocr" not in rec.flags
     assert cer(truth, rec.text) < 0.1, rec.text  # strict CER: column by column

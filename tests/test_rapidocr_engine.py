@@ -155,10 +155,11 @@ def test_pieces_drawn_across_a_white_channel_are_cut_and_the_columns_read_one_af
     assert [ln.bbox[2] - ln.bbox[0] > 1500 for p in regions[0].paragraphs for ln in p.lines][1:] == [True] * len(rows)
 
 
-def test_a_two_column_page_read_on_the_detectors_lines_keeps_its_column_order(tmp_path):
+@pytest.mark.parametrize("sigma", [0, 40])  # clean, and grainy: its channel seen through the specks
+def test_a_two_column_page_read_on_the_detectors_lines_keeps_its_column_order(tmp_path, sigma):
     from tests.corpus import grainy_two_columns
 
-    pixels, truth = grainy_two_columns(tmp_path, 0)
+    pixels, truth = grainy_two_columns(tmp_path, sigma)
     engine = engine_class("rapidocr").load(EngineConfig(name="rapidocr", segmenter="detector"))
     rec = engine.recognize([PageImage(pixels, 150.0)])[0]
     assert cer(truth, rec.text) < 0.1, rec.text  # strict CER: rows across both columns read over 0.6

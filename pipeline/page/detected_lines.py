@@ -18,7 +18,8 @@ import numpy as np
 from PIL import Image
 
 from pipeline.page.assembly import Line, Paragraph, Region
-from pipeline.page.text_size import ink_mask
+from pipeline.page.grain import grainy, ink
+from pipeline.page.text_size import grey_of
 
 # pixels: RapidOCR scales an image down to this longest side before it detects (its
 # Global.max_side_len, set to this in engines/rapidocr.ppocr)
@@ -179,8 +180,8 @@ class DetectedLineSegmenter:
         quads = out.boxes if out.boxes is not None else []
         boxes = [[float(q[:, 0].min()), float(q[:, 1].min()), float(q[:, 0].max()), float(q[:, 1].max())]
                  for q in (np.asarray(q) for q in quads)]
-        grey = band if band.ndim == 2 else band.mean(axis=2).astype(np.uint8)
-        regions, skipped = reading_order(boxes, rgb.shape[1], rgb.shape[0], ink=ink_mask(grey))
+        grey = grey_of(band)
+        regions, skipped = reading_order(boxes, rgb.shape[1], rgb.shape[0], ink=ink(grey, grainy(grey)))
         width, height = float(pixels.shape[1]), float(bottom - top)  # crops stay in the rows it saw
         for line in (ln for r in regions for p in r.paragraphs for ln in p.lines):
             x0, y0, x1, y1 = (v / scale for v in line.bbox)
