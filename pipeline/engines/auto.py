@@ -71,8 +71,8 @@ def table_share(regions: list[Region]) -> float:
 
 def in_columns(lines: list[Line], rows: int = 3) -> bool:
     """Whether lines with text stand side by side on `rows` rows or more (columns; not a date
-    beside a heading): the line reader's page path reads rows across the whole page, and would
-    interleave them."""
+    beside a heading): the line reader's page path finds columns only by a white channel between
+    them, and interleaves them where a narrow gutter leaves none."""
     boxes = sorted((ln.bbox for ln in lines if ln.text.strip()), key=lambda b: b[1])
     found = 0
     for i, a in enumerate(boxes):
@@ -430,7 +430,7 @@ class AutoEngine:
             # the detector and the line reader read through the noise; such pages are rare, so
             # both readings are made and the likelier kept. Only for a reader with a line fit (a
             # --handwriting-model's raw scores were not measured on print), and not on columns
-            # Tesseract found: no line confidence sees the page path's row-by-row order
+            # Tesseract found: no line confidence sees it if the page path read them row by row
             other = self.hand.recognize([page])[0]
             final = [(ln.engine or "", ln.text, ln.confidence) for r in regions for p in r.paragraphs for ln in p.lines]
             hand = [(self.hand.name, b.text, b.confidence) for b in other.blocks if b.kind == "line"]
