@@ -24,8 +24,6 @@ fi
 PYTHON="${PYTHON:-python3.11}"
 command -v "$PYTHON" >/dev/null || PYTHON=python3
 [ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
-# --no-compile: pip would compile every module of every package (torch, ray, transformers) to
-# bytecode, half the install's time; Python compiles the modules a run imports, once, on first use
 PIP=".venv/bin/python -m pip"
 $PIP install -q --upgrade pip >/dev/null 2>&1 || true
 
@@ -34,15 +32,15 @@ TORCH_VERSION="${TORCH_VERSION:-2.13.0}"
 if ! .venv/bin/python -c "import torch, sys; sys.exit(0 if torch.__version__.split('+')[0] == '$TORCH_VERSION' else 1)" 2>/dev/null; then
   if command -v nvidia-smi >/dev/null 2>&1 && nvidia-smi -L >/dev/null 2>&1; then
     echo "setup: GPU found, installing torch==$TORCH_VERSION (CUDA build)"
-    $PIP install -q --no-compile "torch==$TORCH_VERSION"
+    $PIP install -q "torch==$TORCH_VERSION"
   elif [ -n "${TORCH_INDEX_URL:-}" ]; then
     echo "setup: no GPU, installing torch==$TORCH_VERSION from TORCH_INDEX_URL (CPU build)"
-    $PIP install -q --no-compile "torch==$TORCH_VERSION" --index-url "$TORCH_INDEX_URL"
+    $PIP install -q "torch==$TORCH_VERSION" --index-url "$TORCH_INDEX_URL"
   else
     echo "setup: no GPU, installing torch==$TORCH_VERSION (CPU build where pip's configured wheels provide it; set TORCH_INDEX_URL to PyTorch's CPU index elsewhere)"
-    $PIP install -q --no-compile "torch==$TORCH_VERSION"
+    $PIP install -q "torch==$TORCH_VERSION"
   fi
 fi
 
-$PIP install -q --no-compile -e ".[models,test,bench]"
+$PIP install -q -e ".[models,test,bench]"
 echo "setup: done ($(.venv/bin/python -c 'import torch, ray, tesserocr; print("torch", torch.__version__, "| ray", ray.__version__, "|", tesserocr.tesseract_version().split()[1])'))"
