@@ -422,17 +422,17 @@ class AutoEngine:
         rec.language = reading.language
         rec.flags.extend(reading.flags)
         # a line read as nothing read nothing
-        if self._unread(outside, [ln.bbox for r in regions for p in r.paragraphs for ln in p.lines if ln.text.strip()]):
+        read = [ln for r in regions for p in r.paragraphs for ln in p.lines]
+        if self._unread(outside, [ln.bbox for ln in read if ln.text.strip()]):
             rec.flags.append(WRITING_NOT_READ)
-        if grainy and other is None and self._calibrated(self.hand.name) and not in_columns(
-                [ln for r in regions for p in r.paragraphs for ln in p.lines]):
+        if grainy and other is None and self._calibrated(self.hand.name) and not in_columns(read):
             # even with its local threshold Tesseract drops or garbles lines of a grainy page that
             # the detector and the line reader read through the noise; such pages are rare, so
             # both readings are made and the likelier kept. Only for a reader with a line fit (a
             # --handwriting-model's raw scores were not measured on print), and not on columns
             # Tesseract found: no line confidence sees it if the page path read them row by row
             other = self.hand.recognize([page])[0]
-            final = [(ln.engine or "", ln.text, ln.confidence) for r in regions for p in r.paragraphs for ln in p.lines]
+            final = [(ln.engine or "", ln.text, ln.confidence) for ln in read]
             hand = [(self.hand.name, b.text, b.confidence) for b in other.blocks if b.kind == "line"]
             if likelier_lines(self.line_calibration, final, page_score(rec.tokens), hand, other.confidence):
                 return self._page_path(page, other, reading, lines, None, grainy)

@@ -180,6 +180,8 @@ class DetectedLineSegmenter:
         quads = out.boxes if out.boxes is not None else []
         boxes = [[float(q[:, 0].min()), float(q[:, 1].min()), float(q[:, 0].max()), float(q[:, 1].max())]
                  for q in (np.asarray(q) for q in quads)]
+        # the channel between columns is looked for in the image the detector saw: scaling down
+        # averages much grain away, so whether it is grainy is judged on that image too
         grey = grey_of(band)
         regions, skipped = reading_order(boxes, rgb.shape[1], rgb.shape[0], ink=ink(grey, grainy(grey)))
         width, height = float(pixels.shape[1]), float(bottom - top)  # crops stay in the rows it saw
