@@ -50,7 +50,10 @@ def seaweed(workdir: Path):
     s3_port = _free_port()
     ports = {f"-{name}.port": _free_port() for name in ("master", "volume", "filer")}
     cmd = [weed, "server", f"-dir={data}", "-ip=127.0.0.1", "-ip.bind=127.0.0.1", "-s3", f"-s3.port={s3_port}",
-           f"-s3.config={config}", f"-metricsPort={_free_port()}"] + [f"{k}={v}" for k, v in ports.items()]
+           f"-s3.config={config}", f"-metricsPort={_free_port()}",
+           # its Iceberg and Lance catalogs listen on fixed ports (8181, 9101) by default: a second
+           # server on the machine, or anything else there, would stop this one; S3 needs neither
+           "-s3.port.iceberg=0", "-s3.port.lance=0"] + [f"{k}={v}" for k, v in ports.items()]
     log = open(workdir / "weed.log", "w")
     proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     endpoint = f"http://127.0.0.1:{s3_port}"
