@@ -70,6 +70,29 @@ def test_rows_of_a_large_page_are_cut_as_on_the_whole_page_in_page_pixels():
         assert _iou(box, on_page) > 0.7 and _iou(box, text_box) > 0.4
 
 
+def test_a_page_of_large_print_is_detected_smaller_and_read_on_the_page():
+    from pipeline.page.detected_lines import SEEN_CHARACTER, SEEN_MAX_SIDE, SEEN_MIN_SIDE, detector_scale
+    from pipeline.page.text_size import character_height
+
+    page = Image.new("L", (2480, 3508), 250)  # A4 at 300 DPI, a title page's print
+    for i, text in enumerate(TRUTH):
+        page.paste(line_image(text, height=90), (200, 400 + 400 * i))
+    pixels = np.asarray(page)
+    height = character_height(pixels)[0]
+    scale = detector_scale(pixels)
+    assert scale < SEEN_MAX_SIDE / 3508  # seen smaller than the longest-side cap alone makes it
+    assert scale * 3508 >= SEEN_MIN_SIDE and abs(scale * height - SEEN_CHARACTER) <= 1.0
+    line = np.asarray(line_image(TRUTH[0], height=130))  # a line's image: never shrunk below SEEN_MIN_SIDE
+    assert detector_scale(line) == 1.0
+    engine = engine_class("rapidocr").load(EngineConfig(name="rapidocr", segmenter="detector"))
+    rec = engine.recognize([PageImage(np.repeat(pixels[:, :, None], 3, axis=2), 300)])[0]
+    assert cer("\n".join(TRUTH), rec.text) < 0.08, rec.text
+    lines = [b.bbox for b in rec.blocks if b.kind == "line"]
+    tops = [400 + 400 * i for i in range(3)]  # where each line's image was pasted, in page pixels
+    assert len(lines) == 3 and all(top <= b[1] < top + 30 and top + 50 < b[3] <= top + 90 and 200 <= b[0] < 230
+                                   for top, b in zip(tops, lines))
+
+
 def test_a_blank_page_gives_no_lines_and_no_error():
     engine = engine_class("rapidocr").load(EngineConfig(name="rapidocr", segmenter="detector"))
     rec = engine.recognize([PageImage(np.full((800, 600, 3), 250, np.uint8), 300)])[0]

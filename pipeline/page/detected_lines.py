@@ -19,11 +19,28 @@ from PIL import Image
 
 from pipeline.page.assembly import Line, Paragraph, Region
 from pipeline.page.grain import grainy, ink
-from pipeline.page.text_size import grey_of
+from pipeline.page.text_size import character_height, grey_of
 
 # pixels: RapidOCR scales an image down to this longest side before it detects (its
 # Global.max_side_len, set to this in engines/rapidocr.ppocr)
 SEEN_MAX_SIDE = 2000
+# px: a page with larger print is seen smaller still, so that its characters are this high. The
+# detector's time grows with the pixels it sees, and it finds print and hands as well at this size
+# (docs/mixed_archives.md); never below SEEN_MIN_SIDE, where a single line's image would vanish
+SEEN_CHARACTER = 10.0
+SEEN_MIN_SIDE = 960
+
+
+def detector_scale(pixels: np.ndarray) -> float:
+    """The factor the detector sees a page scaled by: down to SEEN_MAX_SIDE, and further where its
+    text is large. A grainy page's characters cannot be measured (its grain is not text)."""
+    side = max(pixels.shape[:2])
+    scale = min(1.0, SEEN_MAX_SIDE / side)
+    grey = grey_of(pixels)
+    height = None if grainy(grey) else character_height(grey)[0]
+    if height:
+        scale = min(scale, max(SEEN_CHARACTER / height, SEEN_MIN_SIDE / side))
+    return scale
 
 
 @dataclass(frozen=True)
@@ -170,7 +187,7 @@ class DetectedLineSegmenter:
         and the detector cuts handwriting differently there, and worse. The scaling is done here,
         with smoothing: RapidOCR's plain bilinear resize skips pixels at this scale, and thin
         strokes with them."""
-        scale = min(1.0, SEEN_MAX_SIDE / max(pixels.shape[:2]))
+        scale = detector_scale(pixels)
         band = pixels[top:bottom]
         if scale < 1.0:
             size = (max(1, round(band.shape[1] * scale)), max(1, round(band.shape[0] * scale)))

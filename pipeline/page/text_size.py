@@ -65,17 +65,21 @@ class Component:
     left: int
 
 
-def components(ink: np.ndarray, step: int = 1) -> list[Component]:
-    """The 8-connected components of an ink mask, measured on every `step`-th pixel (a quarter of
-    the labelling at step 2) and given back in full-resolution pixels."""
+def components(ink: np.ndarray, step: int = 1, min_height: int = 0) -> list[Component]:
+    """The 8-connected components of an ink mask at least `min_height` px high, measured on every
+    `step`-th pixel (a quarter of the labelling at step 2) and given back in full-resolution
+    pixels."""
     mask = np.ascontiguousarray(ink[::step, ::step], dtype=np.uint8)
     if not mask.size:
         return []  # OpenCV crashes the process on an empty image
     cv2 = opencv()
     # OpenCV's labelling gives each component's box and size in one pass
     count, _, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
+    stats = stats[1:count]
+    # dropped before they become objects: a grainy page has a hundred thousand specks
+    stats = stats[step * stats[:, 3] >= min_height] if min_height else stats
     return [Component(step * h, step * w, step * step * n, step * top, step * left)
-            for left, top, w, h, n in stats[1:count].tolist()]
+            for left, top, w, h, n in stats.tolist()]
 
 
 @lru_cache(maxsize=1)
@@ -97,7 +101,7 @@ def character_height(grey: np.ndarray) -> tuple[float | None, int]:
     step = 2 if grey.size > LARGE_PAGE else 1
     page_height = grey.shape[0]
     tallest = page_height if page_height < 64 else page_height / 4
-    shaped = [c for c in components(ink_mask(grey), step) if 3 <= c.height <= tallest and c.width <= 4 * c.height]
+    shaped = [c for c in components(ink_mask(grey), step, min_height=3) if c.height <= tallest and c.width <= 4 * c.height]
     aligned = on_baselines(shaped, page_height)
     if len(aligned) < LETTER_SHARE * len(shaped):  # mostly specks or grain: no text size to tell
         return None, 0
