@@ -71,7 +71,7 @@ def test_rows_of_a_large_page_are_cut_as_on_the_whole_page_in_page_pixels():
 
 
 def test_a_page_of_large_print_is_detected_smaller_and_read_on_the_page():
-    from pipeline.page.detected_lines import SEEN_CHARACTER, SEEN_MAX_SIDE, SEEN_MIN_SIDE, detector_scale
+    from pipeline.page.detected_lines import SEEN_CHARACTER, SEEN_MAX_SIDE, SEEN_MIN_SHORT_SIDE, detector_scale
     from pipeline.page.text_size import character_height
 
     page = Image.new("L", (2480, 3508), 250)  # A4 at 300 DPI, a title page's print
@@ -81,9 +81,14 @@ def test_a_page_of_large_print_is_detected_smaller_and_read_on_the_page():
     height = character_height(pixels)[0]
     scale = detector_scale(pixels)
     assert scale < SEEN_MAX_SIDE / 3508  # seen smaller than the longest-side cap alone makes it
-    assert scale * 3508 >= SEEN_MIN_SIDE and abs(scale * height - SEEN_CHARACTER) <= 1.0
-    line = np.asarray(line_image(TRUTH[0], height=130))  # a line's image: never shrunk below SEEN_MIN_SIDE
+    assert scale * 2480 >= SEEN_MIN_SHORT_SIDE and abs(scale * height - SEEN_CHARACTER) <= 1.0
+    line = np.asarray(line_image(TRUTH[0], height=130))  # a line's image, as large: seen as it is
     assert detector_scale(line) == 1.0
+    small = Image.new("L", (2480, 3508), 250)  # the same page in smaller print: only the 2000 px cap
+    for i, text in enumerate(TRUTH):
+        small.paste(line_image(text, height=40), (200, 400 + 400 * i))
+    assert 10 <= character_height(np.asarray(small))[0] < 2 * SEEN_CHARACTER
+    assert detector_scale(np.asarray(small)) == SEEN_MAX_SIDE / 3508
     engine = engine_class("rapidocr").load(EngineConfig(name="rapidocr", segmenter="detector"))
     rec = engine.recognize([PageImage(np.repeat(pixels[:, :, None], 3, axis=2), 300)])[0]
     assert cer("\n".join(TRUTH), rec.text) < 0.08, rec.text

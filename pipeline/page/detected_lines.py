@@ -24,22 +24,25 @@ from pipeline.page.text_size import character_height, grey_of
 # pixels: RapidOCR scales an image down to this longest side before it detects (its
 # Global.max_side_len, set to this in engines/rapidocr.ppocr)
 SEEN_MAX_SIDE = 2000
-# px: a page with larger print is seen smaller still, so that its characters are this high. The
-# detector's time grows with the pixels it sees, and it finds print and hands as well at this size
-# (docs/mixed_archives.md); never below SEEN_MIN_SIDE, where a single line's image would vanish
+# px: a page of large print (characters twice this height or more: print at 300 DPI) is seen
+# smaller still, its characters at this height. The detector's time grows with the pixels it sees,
+# and it finds print as well at this size; smaller text, hands at 150 DPI among it, is seen as it
+# is, where the detector's cut of a hand moved with the scale (docs/mixed_archives.md)
 SEEN_CHARACTER = 10.0
-SEEN_MIN_SIDE = 960
+# px: never scaled under this shortest side, PP-OCR's own size for its detector: a line's image
+# (an IAM line, 120 px high) is seen as it is
+SEEN_MIN_SHORT_SIDE = 736
 
 
 def detector_scale(pixels: np.ndarray) -> float:
     """The factor the detector sees a page scaled by: down to SEEN_MAX_SIDE, and further where its
-    text is large. A grainy page's characters cannot be measured (its grain is not text)."""
-    side = max(pixels.shape[:2])
+    print is large. A grainy page's characters cannot be measured (its grain is not text)."""
+    short, side = sorted(pixels.shape[:2])
     scale = min(1.0, SEEN_MAX_SIDE / side)
     grey = grey_of(pixels)
     height = None if grainy(grey) else character_height(grey)[0]
-    if height:
-        scale = min(scale, max(SEEN_CHARACTER / height, SEEN_MIN_SIDE / side))
+    if height and height >= 2 * SEEN_CHARACTER:
+        scale = min(scale, max(SEEN_CHARACTER / height, SEEN_MIN_SHORT_SIDE / short))
     return scale
 
 
