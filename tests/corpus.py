@@ -85,19 +85,22 @@ def rasterize_pdf(src: Path, dpi: int = 200) -> list[Image.Image]:
 def grainy_page(folder: Path, sigma: float, dpi: int = 150, seed: int = 0) -> tuple["np.ndarray", str]:
     """A sparse printed page (a title and a few lines on a whole page) with Gaussian noise of
     `sigma` grey levels, as a grey-level scan or a photo in poor light has; and its text."""
+    truth = write_born_digital_pdf(folder / "grainy.pdf", [page_text("eng", 3)])[0]
+    return _with_grain(folder / "grainy.pdf", dpi, sigma, seed), truth
+
+
+def _with_grain(pdf: Path, dpi: int, sigma: float, seed: int) -> "np.ndarray":
+    """The PDF's first page rendered grey at `dpi`, with Gaussian noise of `sigma` grey levels."""
     import numpy as np
 
-    truth = write_born_digital_pdf(folder / "grainy.pdf", [page_text("eng", 3)])[0]
-    clean = np.asarray(rasterize_pdf(folder / "grainy.pdf", dpi=dpi)[0], dtype=np.float32)
+    clean = np.asarray(rasterize_pdf(pdf, dpi=dpi)[0], dtype=np.float32)
     noise = np.random.default_rng(seed).normal(0.0, sigma, clean.shape) if sigma else 0.0
-    return np.clip(clean + noise, 0, 255).astype(np.uint8), truth
+    return np.clip(clean + noise, 0, 255).astype(np.uint8)
 
 
 def grainy_two_columns(folder: Path, sigma: float, dpi: int = 150, seed: int = 0) -> tuple["np.ndarray", str]:
     """Two columns of printed paragraphs with Gaussian noise of `sigma` grey levels; the truth
     reads the left column, then the right."""
-    import numpy as np
-
     doc = pymupdf.open()
     page = doc.new_page(width=595, height=842)
     columns = []
@@ -112,9 +115,7 @@ def grainy_two_columns(folder: Path, sigma: float, dpi: int = 150, seed: int = 0
         columns.append(lines)
     doc.save(folder / "columns.pdf")
     doc.close()
-    clean = np.asarray(rasterize_pdf(folder / "columns.pdf", dpi=dpi)[0].convert("L"), dtype=np.float32)
-    noise = np.random.default_rng(seed).normal(0.0, sigma, clean.shape)
-    return np.clip(clean + noise, 0, 255).astype(np.uint8), "\n".join(columns[0] + columns[1])
+    return _with_grain(folder / "columns.pdf", dpi, sigma, seed), "\n".join(columns[0] + columns[1])
 
 
 def write_scanned_pdf(path: Path, images: list[Image.Image], dpi: int = 200) -> None:
