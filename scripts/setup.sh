@@ -1,14 +1,17 @@
 #!/usr/bin/env bash
-# Set up this checkout: Debian packages (Tesseract + 9 languages), .venv/, the right torch, the project.
+# Set up this checkout: Debian packages (Tesseract + 10 languages and the Fraktur script), .venv/, the right torch, the project.
 # Safe to run again: every step skips or no-ops when already done.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 LANGS="eng fra deu spa ita nld por swe dan pol"
+# script-frak: Tesseract's model for Fraktur, which --languages auto reads a page with when OSD
+# names that script (German print before the 1940s)
+SCRIPTS="script-frak"
 # chromium: the review page's test opens it headless; fonts-*: the handwriting generator's
 # training styles; ghostscript: OCRmyPDF, the peer the speed benchmark runs beside us
 HANDWRITING_FONTS="fonts-comic-neue fonts-dancingscript fonts-kristi fonts-sjfonts fonts-breip fonts-ecolier-court fonts-tlwg-purisa-ttf"
-APT_PACKAGES="tesseract-ocr $(for l in $LANGS; do printf 'tesseract-ocr-%s ' "$l"; done) chromium fonts-dejavu-core $HANDWRITING_FONTS ghostscript"
+APT_PACKAGES="tesseract-ocr $(for l in $LANGS $SCRIPTS; do printf 'tesseract-ocr-%s ' "$l"; done) chromium fonts-dejavu-core $HANDWRITING_FONTS ghostscript"
 
 missing=()
 for pkg in $APT_PACKAGES; do

@@ -3,6 +3,8 @@ language with no installed pack keeps the best reading and is flagged."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -253,3 +255,63 @@ def test_auto_mixed_into_a_list_or_from_a_pack_not_installed_is_one_clear_error(
         TesseractEngine.load(EngineConfig(languages=("auto", "deu")))
     with pytest.raises(EngineLoadError, match="starts from xyz, which is not installed"):
         TesseractEngine.load(EngineConfig(languages=("auto:xyz",)))
+
+
+FRAKTUR = str(Path(__file__).parent / "data" / "fonts" / "UnifrakturMaguntia.woff")
+KANT = ("Aufklärung ist der Ausgang des Menschen aus seiner selbst verschuldeten Unmündigkeit. Unmündigkeit ist "
+        "das Unvermögen, sich seines Verstandes ohne Leitung eines anderen zu bedienen. Selbstverschuldet ist diese "
+        "Unmündigkeit, wenn die Ursache derselben nicht am Mangel des Verstandes, sondern der Entschließung und des "
+        "Mutes liegt, sich seiner ohne Leitung eines andern zu bedienen. Habe Mut, dich deines eigenen Verstandes zu "
+        "bedienen! ist also der Wahlspruch der Aufklärung.")
+
+
+def _fraktur_page() -> tuple[PageImage, str]:
+    """A German page set in Fraktur, as German print was until the 1940s, worn as old print is:
+    the German pack reads it poorly, as it reads Kant's page of 1784 in ../shared/data (a clean
+    page of this font it reads well)."""
+    from PIL import Image, ImageDraw, ImageFilter, ImageFont
+
+    font = ImageFont.truetype(FRAKTUR, 20)
+    image = Image.new("L", (1500, 700), 255)
+    draw = ImageDraw.Draw(image)
+    lines, line = [], ""
+    for word in KANT.split():
+        if draw.textlength(f"{line} {word}", font=font) > 1300:
+            lines.append(line)
+            line = word
+        else:
+            line = f"{line} {word}".strip()
+    lines.append(line)
+    for i, text in enumerate(lines):
+        draw.text((100, 60 + 30 * i), text, font=font, fill=0)
+    pixels = np.asarray(image.filter(ImageFilter.GaussianBlur(0.7))).copy()
+    worn = np.random.default_rng(0).random(pixels.shape) < 0.02  # specks, and holes in the strokes
+    pixels[worn] = 255 - pixels[worn]
+    return PageImage(pixels, 200, document="fraktur.png"), "\n".join(lines)
+
+
+def test_a_fraktur_page_is_read_with_the_fraktur_model():
+    auto = TesseractEngine.load(EngineConfig(languages=("auto",)))
+    if "Fraktur" not in auto._available:
+        pytest.skip("Tesseract's Fraktur script model is not installed (scripts/setup.sh installs it)")
+    page, truth = _fraktur_page()
+    rec = auto.recognize([page])[0]
+    german = TesseractEngine.load(EngineConfig(languages=("deu",))).recognize([page])[0]
+    fraktur = TesseractEngine.load(EngineConfig(languages=("Fraktur",))).recognize([page])[0]
+    # OSD tells the script under the German pack's poor reading; the script's model reads it
+    assert rec.language == "de" and "language_pack_missing" not in rec.flags
+    assert rec.text == fraktur.text and cer(truth, rec.text) < cer(truth, german.text)
+
+
+def test_a_fraktur_page_without_the_fraktur_model_is_flagged(tmp_path):
+    import shutil
+
+    from pipeline.run.config import DEFAULT_TESSDATA
+
+    tessdata = tmp_path / "tessdata"  # an install with the Latin packs and OSD only
+    tessdata.mkdir()
+    for name in ("eng", "deu", "osd"):
+        shutil.copy(f"{DEFAULT_TESSDATA}/{name}.traineddata", tessdata / f"{name}.traineddata")
+    page, truth = _fraktur_page()
+    rec = TesseractEngine.load(EngineConfig(languages=("auto",), tessdata=str(tessdata))).recognize([page])[0]
+    assert "language_pack_missing" in rec.flags and rec.text.strip()  # read with the best there is, for review

@@ -15,7 +15,8 @@ differently each time. A page given with no document is read with the previous p
 lingua then names the language of the whole reading, and a page in another language with an
 installed pack is read again with it. When no language stands out or the reading is poor,
 Tesseract's OSD names the script (once per document, on a band of the page), and a non-Latin
-script's pack is tried. A language or script with no installed pack keeps the best reading and
+script's pack, or the Fraktur model, is tried; its reading is kept unless it scores under the
+first. A language or script with no installed pack keeps the best reading and
 is flagged `language_pack_missing`, unless a language with a pack is plausible too
 (pipeline/page/language.py: readable_language).
 """
@@ -52,9 +53,9 @@ def _tesserocr():
     return tesserocr
 
 
-# raw page score under which OSD checks the script: a Latin pack reads another script as
-# garbage, scored far under a Latin table or a Fraktur page (docs/mixed_archives.md)
-SCRIPT_CHECK_BELOW = 0.35
+# raw page score under which OSD checks the script: a Latin pack reads another script as garbage,
+# and a Fraktur page poorly, both under a Latin table (docs/mixed_archives.md)
+SCRIPT_CHECK_BELOW = 0.45
 # a reading too short for lingua is in its pack's language when this share of its words of
 # DICTIONARY_WORD letters or more are in the pack's dictionary (shorter ones, "aus", "si", are
 # in many languages')
@@ -228,18 +229,24 @@ class TesseractEngine:
             # a reading too poor to trust, the dictionary names another script's garbage: "baal")
             self._last_pack = pack
             return PageReading(regions, pack_language(pack))
-        language, _ = readable_language(text, self._available)
-        wanted = tesseract_pack(language)
+        named, _ = readable_language(text, self._available)
+        language, wanted, by_script = named, tesseract_pack(named), False
         if language is None or score < SCRIPT_CHECK_BELOW:
             # no language stands out, or a reading too poor to trust: another script, perhaps
             script = self._script_pack(page)
             if script is not None and script != "eng":
-                wanted, language = script, None
+                wanted, language, by_script = script, None, True
         missing = wanted is not None and wanted not in self._available
         if wanted is not None and not missing and wanted != pack:
-            pack = wanted
-            regions = self._read_regions(page, self._api_for(pack))[0]
-            language = readable_language(_text_and_tokens(regions)[0], self._available)[0] or language
+            again = self._read_regions(page, self._api_for(wanted))[0]
+            again_text, again_tokens = _text_and_tokens(again)
+            # OSD misnames the script of a poor page now and then (Cyrillic for worn print): a
+            # script's pack must read it at least as surely as the pack that read it poorly
+            if by_script and (page_score(again_tokens) or 0.0) < score:
+                language = named
+            else:
+                pack, regions = wanted, again
+                language = readable_language(again_text, self._available)[0] or language
         if not missing:
             self._last_pack = pack
         # read again with a plausible pack, the page may still be in a language with none
