@@ -40,8 +40,8 @@ from pipeline.page.assembly import Line, Paragraph, Region, assemble  # noqa: E4
 from pipeline.page.grain import OTSU, SAUVOLA, tesseract_thresholding  # noqa: E402
 from pipeline.page.scoring import page_score  # noqa: E402
 from pipeline.page.text_size import grey_of  # noqa: E402
-from pipeline.page.language import (SCRIPT_PACKS, auto_start, pack_language, readable_language, short_text,  # noqa: E402
-                                    tesseract_pack)
+from pipeline.page.language import (FRAKTUR, SCRIPT_PACKS, auto_start, pack_language, readable_language,  # noqa: E402
+                                    short_text, tesseract_pack)
 from pipeline.run.records import Recognition, Token  # noqa: E402
 
 
@@ -53,9 +53,11 @@ def _tesserocr():
     return tesserocr
 
 
-# raw page score under which OSD checks the script: a Latin pack reads another script as garbage,
-# and a Fraktur page poorly, both under a Latin table (docs/mixed_archives.md)
+# raw page scores under which OSD checks the script: a Latin pack reads another script as garbage,
+# and a Fraktur page poorly, both under a Latin table (docs/mixed_archives.md). Between the two,
+# only Fraktur is taken from OSD: on worn Latin print it names Cyrillic now and then
 SCRIPT_CHECK_BELOW = 0.45
+GARBAGE_BELOW = 0.35
 # a reading too short for lingua is in its pack's language when this share of its words of
 # DICTIONARY_WORD letters or more are in the pack's dictionary (shorter ones, "aus", "si", are
 # in many languages')
@@ -224,7 +226,7 @@ class TesseractEngine:
         regions, known = self._read_regions(page, self._api_for(pack))
         text, tokens = _text_and_tokens(regions)
         score = page_score(tokens) or 0.0
-        if short_text(text) and known is not None and known >= IN_DICTIONARY and score >= SCRIPT_CHECK_BELOW:
+        if short_text(text) and known is not None and known >= IN_DICTIONARY and score >= GARBAGE_BELOW:
             # a line or a label: lingua guesses there, and the pack's dictionary knows its words (in
             # a reading too poor to trust, the dictionary names another script's garbage: "baal")
             self._last_pack = pack
@@ -234,7 +236,8 @@ class TesseractEngine:
         if language is None or score < SCRIPT_CHECK_BELOW:
             # no language stands out, or a reading too poor to trust: another script, perhaps
             script = self._script_pack(page)
-            if script is not None and script != "eng":
+            trusted = language is None or score < (SCRIPT_CHECK_BELOW if script == FRAKTUR else GARBAGE_BELOW)
+            if script is not None and script != "eng" and trusted:
                 wanted, language, by_script = script, None, True
         missing = wanted is not None and wanted not in self._available
         if wanted is not None and not missing and wanted != pack:

@@ -95,13 +95,14 @@ def pack_language(pack: str) -> str | None:
     return next((iso for iso, known in TESSERACT_PACKS.items() if known == pack), None)
 
 
-# Tesseract OSD's script names to the pack that reads the script's main language; Fraktur (German
-# print until the 1940s) to Tesseract's script model for it, which reads its languages' letters
-# and ligatures where a language pack trained on Antiqua misreads them (tesseract-ocr-script-frak)
+# Tesseract's script model for Fraktur (German print until the 1940s; tesseract-ocr-script-frak):
+# it reads the letters and ligatures that a language pack trained on Antiqua misreads
+FRAKTUR = "Fraktur"
+# Tesseract OSD's script names to the pack that reads the script's main language
 SCRIPT_PACKS = {
     "Latin": "eng", "Cyrillic": "rus", "Greek": "ell", "Arabic": "ara", "Hebrew": "heb", "Devanagari": "hin",
     "Han": "chi_sim", "HanS": "chi_sim", "HanT": "chi_tra", "Japanese": "jpn", "Katakana": "jpn", "Hiragana": "jpn",
-    "Hangul": "kor", "Korean": "kor", "Thai": "tha", "Fraktur": "Fraktur",
+    "Hangul": "kor", "Korean": "kor", "Thai": "tha", "Fraktur": FRAKTUR,
 }
 
 
