@@ -332,3 +332,23 @@ def test_worn_latin_print_that_osd_calls_cyrillic_is_read_with_its_language(nois
     german = TesseractEngine.load(EngineConfig(languages=("deu",))).recognize([page])[0]
     assert rec.language == "de" and "language_pack_missing" not in rec.flags
     assert rec.text == german.text
+
+
+def test_a_script_model_that_reads_worse_than_the_first_reading_gives_way_to_the_language(tmp_path):
+    # an install whose "Fraktur" model is the Polish pack: a script's model that reads this page
+    # less surely than the English reading that OSD was asked about. The page is then read as
+    # if OSD had not spoken: lingua's German, with the German pack
+    import shutil
+
+    from pipeline.run.config import DEFAULT_TESSDATA
+
+    tessdata = tmp_path / "tessdata"
+    tessdata.mkdir()
+    for name in ("eng", "deu", "osd"):
+        shutil.copy(f"{DEFAULT_TESSDATA}/{name}.traineddata", tessdata / f"{name}.traineddata")
+    shutil.copy(f"{DEFAULT_TESSDATA}/pol.traineddata", tessdata / "Fraktur.traineddata")
+    page, _ = _fraktur_page()
+    rec = TesseractEngine.load(EngineConfig(languages=("auto",), tessdata=str(tessdata))).recognize([page])[0]
+    german = TesseractEngine.load(EngineConfig(languages=("deu",))).recognize([page])[0]
+    assert rec.language == "de" and "language_pack_missing" not in rec.flags
+    assert rec.text == german.text

@@ -15,8 +15,8 @@ differently each time. A page given with no document is read with the previous p
 lingua then names the language of the whole reading, and a page in another language with an
 installed pack is read again with it. When no language stands out or the reading is poor,
 Tesseract's OSD names the script (once per document, on a band of the page), and a non-Latin
-script's pack, or the Fraktur model, is tried; its reading is kept unless it scores under the
-first. A language or script with no installed pack keeps the best reading and
+script's pack, or the Fraktur model, is tried; where it reads the page less surely than the first
+pack, the page is read in lingua's language as if OSD had not spoken. A language or script with no installed pack keeps the best reading and
 is flagged `language_pack_missing`, unless a language with a pack is plausible too
 (pipeline/page/language.py: readable_language).
 """
@@ -64,6 +64,7 @@ GARBAGE_BELOW = 0.35
 IN_DICTIONARY = 0.75
 DICTIONARY_WORD = 4
 ADAPTIVE_THRESHOLD = "adaptive_threshold"  # the flag of a grainy page, read with a local threshold
+LANGUAGE_PACK_MISSING = "language_pack_missing"
 
 
 class TesseractEngine:
@@ -232,29 +233,49 @@ class TesseractEngine:
             self._last_pack = pack
             return PageReading(regions, pack_language(pack))
         named, _ = readable_language(text, self._available)
-        language, wanted, by_script = named, tesseract_pack(named), False
-        if language is None or score < SCRIPT_CHECK_BELOW:
+        if named is None or score < SCRIPT_CHECK_BELOW:
             # no language stands out, or a reading too poor to trust: another script, perhaps
             script = self._script_pack(page)
-            trusted = language is None or score < (SCRIPT_CHECK_BELOW if script == FRAKTUR else GARBAGE_BELOW)
+            trusted = named is None or score < (SCRIPT_CHECK_BELOW if script == FRAKTUR else GARBAGE_BELOW)
             if script is not None and script != "eng" and trusted:
-                wanted, language, by_script = script, None, True
-        missing = wanted is not None and wanted not in self._available
-        if wanted is not None and not missing and wanted != pack:
-            again = self._read_regions(page, self._api_for(wanted))[0]
+                reading = self._read_script(page, script, pack, regions, score, named)
+                if reading is not None:
+                    return reading
+        return self._read_named(page, pack, regions, named)
+
+    def _read_script(self, page: PageImage, script: str, pack: str, regions: list[Region], score: float,
+                     named: str | None) -> "PageReading | None":
+        """The page read with the pack of the script OSD names, given its reading by `pack`
+        (`regions`, raw `score`, in lingua's language `named`); None where the script's pack
+        reads it less surely: OSD misnames the script of a poor page now and then."""
+        if script not in self._available:  # the best reading there is, flagged
+            return PageReading(regions, None, [LANGUAGE_PACK_MISSING])
+        if script != pack:
+            again = self._read_regions(page, self._api_for(script))[0]
             again_text, again_tokens = _text_and_tokens(again)
-            # OSD misnames the script of a poor page now and then (Cyrillic for worn print): a
-            # script's pack must read it at least as surely as the pack that read it poorly
-            if by_script and (page_score(again_tokens) or 0.0) < score:
-                language = named
-            else:
-                pack, regions = wanted, again
-                language = readable_language(again_text, self._available)[0] or language
-        if not missing:
-            self._last_pack = pack
+            if (page_score(again_tokens) or 0.0) < score:
+                return None
+            regions, named = again, readable_language(again_text, self._available)[0]
+        self._last_pack = script
+        return PageReading(regions, named, self._pack_missing(named))
+
+    def _read_named(self, page: PageImage, pack: str, regions: list[Region], named: str | None) -> "PageReading":
+        """The page read with the pack of the language lingua names (`named`) in its reading by
+        `pack` (`regions`): read again where that is another installed pack."""
+        wanted, language = tesseract_pack(named), named
+        if wanted is not None and wanted not in self._available:
+            return PageReading(regions, language, [LANGUAGE_PACK_MISSING])
+        if wanted is not None and wanted != pack:
+            pack = wanted
+            regions = self._read_regions(page, self._api_for(pack))[0]
+            language = readable_language(_text_and_tokens(regions)[0], self._available)[0] or language
+        self._last_pack = pack
         # read again with a plausible pack, the page may still be in a language with none
-        missing = missing or (language is not None and tesseract_pack(language) not in self._available)
-        return PageReading(regions, language, ["language_pack_missing"] if missing else [])
+        return PageReading(regions, language, self._pack_missing(language))
+
+    def _pack_missing(self, language: str | None) -> list[str]:
+        """The flag of a page in a language with no installed pack."""
+        return [LANGUAGE_PACK_MISSING] if language is not None and tesseract_pack(language) not in self._available else []
 
     def _read_text(self, image: Image.Image, dpi: float, api) -> str:
         """The image's text, as Tesseract reads it: what a language probe needs."""
