@@ -42,16 +42,23 @@ def test_french_and_german_pages_are_read_with_their_own_packs(pages):
     assert auto.model_id.endswith(":auto")
 
 
-def test_a_language_without_its_pack_is_flagged_not_an_error(pages, tmp_path):
+def _install(tmp_path, packs: tuple[str, ...], named: dict[str, str] | None = None) -> str:
+    """A tessdata folder holding these of the machine's packs, and others under other names
+    (name: the pack whose model it holds)."""
     import shutil
 
     from pipeline.run.config import DEFAULT_TESSDATA
 
-    tessdata = tmp_path / "tessdata"  # an install with English and OSD only
+    tessdata = tmp_path / "tessdata"
     tessdata.mkdir()
-    for name in ("eng.traineddata", "osd.traineddata"):
-        shutil.copy(f"{DEFAULT_TESSDATA}/{name}", tessdata / name)
-    auto = TesseractEngine.load(EngineConfig(languages=("auto",), tessdata=str(tessdata)))
+    for name, pack in {**{p: p for p in packs}, **(named or {})}.items():
+        shutil.copy(f"{DEFAULT_TESSDATA}/{pack}.traineddata", tessdata / f"{name}.traineddata")
+    return str(tessdata)
+
+
+def test_a_language_without_its_pack_is_flagged_not_an_error(pages, tmp_path):
+    tessdata = _install(tmp_path, ("eng", "osd"))  # an install with English and OSD only
+    auto = TesseractEngine.load(EngineConfig(languages=("auto",), tessdata=tessdata))
     pixels, truth = pages["deu"]
     rec = auto.recognize([PageImage(pixels, 200)])[0]
     assert rec.language == "de" and "language_pack_missing" in rec.flags
@@ -257,7 +264,7 @@ def test_auto_mixed_into_a_list_or_from_a_pack_not_installed_is_one_clear_error(
         TesseractEngine.load(EngineConfig(languages=("auto:xyz",)))
 
 
-FRAKTUR = str(Path(__file__).parent / "data" / "fonts" / "UnifrakturMaguntia.woff")
+FRAKTUR_FONT = str(Path(__file__).parent / "data" / "fonts" / "UnifrakturMaguntia.woff")
 KANT = ("Aufklärung ist der Ausgang des Menschen aus seiner selbst verschuldeten Unmündigkeit. Unmündigkeit ist "
         "das Unvermögen, sich seines Verstandes ohne Leitung eines anderen zu bedienen. Selbstverschuldet ist diese "
         "Unmündigkeit, wenn die Ursache derselben nicht am Mangel des Verstandes, sondern der Entschließung und des "
@@ -292,7 +299,7 @@ def _fraktur_page() -> tuple[PageImage, str]:
     """German set in Fraktur, as German print was until the 1940s: the German pack reads it
     poorly worn, as it reads Kant's page of 1784 in ../shared/data (a clean page of this font it
     reads well)."""
-    return _worn_page(FRAKTUR, 0.02)
+    return _worn_page(FRAKTUR_FONT, 0.02)
 
 
 def test_a_fraktur_page_is_read_with_the_fraktur_model():
@@ -309,16 +316,9 @@ def test_a_fraktur_page_is_read_with_the_fraktur_model():
 
 
 def test_a_fraktur_page_without_the_fraktur_model_is_flagged(tmp_path):
-    import shutil
-
-    from pipeline.run.config import DEFAULT_TESSDATA
-
-    tessdata = tmp_path / "tessdata"  # an install with the Latin packs and OSD only
-    tessdata.mkdir()
-    for name in ("eng", "deu", "osd"):
-        shutil.copy(f"{DEFAULT_TESSDATA}/{name}.traineddata", tessdata / f"{name}.traineddata")
-    page, truth = _fraktur_page()
-    rec = TesseractEngine.load(EngineConfig(languages=("auto",), tessdata=str(tessdata))).recognize([page])[0]
+    tessdata = _install(tmp_path, ("eng", "deu", "osd"))  # Latin packs and OSD only
+    page, _ = _fraktur_page()
+    rec = TesseractEngine.load(EngineConfig(languages=("auto",), tessdata=tessdata)).recognize([page])[0]
     assert "language_pack_missing" in rec.flags and rec.text.strip()  # read with the best there is, for review
 
 
@@ -327,7 +327,7 @@ def test_worn_latin_print_that_osd_calls_cyrillic_is_read_with_its_language(nois
     # OSD names these pages' script Cyrillic, and English read them at raw scores of 0.39 and
     # 0.43: a Latin pack's reading of another script is garbage (under 0.35), so the script is
     # not taken from OSD there, and lingua's German is
-    page, truth = _worn_page(SERIF, noise)
+    page, _ = _worn_page(SERIF, noise)
     rec = TesseractEngine.load(EngineConfig(languages=("auto",))).recognize([page])[0]
     german = TesseractEngine.load(EngineConfig(languages=("deu",))).recognize([page])[0]
     assert rec.language == "de" and "language_pack_missing" not in rec.flags
@@ -338,17 +338,9 @@ def test_a_script_model_that_reads_worse_than_the_first_reading_gives_way_to_the
     # an install whose "Fraktur" model is the Polish pack: a script's model that reads this page
     # less surely than the English reading that OSD was asked about. The page is then read as
     # if OSD had not spoken: lingua's German, with the German pack
-    import shutil
-
-    from pipeline.run.config import DEFAULT_TESSDATA
-
-    tessdata = tmp_path / "tessdata"
-    tessdata.mkdir()
-    for name in ("eng", "deu", "osd"):
-        shutil.copy(f"{DEFAULT_TESSDATA}/{name}.traineddata", tessdata / f"{name}.traineddata")
-    shutil.copy(f"{DEFAULT_TESSDATA}/pol.traineddata", tessdata / "Fraktur.traineddata")
+    tessdata = _install(tmp_path, ("eng", "deu", "osd"), {"Fraktur": "pol"})
     page, _ = _fraktur_page()
-    rec = TesseractEngine.load(EngineConfig(languages=("auto",), tessdata=str(tessdata))).recognize([page])[0]
+    rec = TesseractEngine.load(EngineConfig(languages=("auto",), tessdata=tessdata)).recognize([page])[0]
     german = TesseractEngine.load(EngineConfig(languages=("deu",))).recognize([page])[0]
     assert rec.language == "de" and "language_pack_missing" not in rec.flags
     assert rec.text == german.text
