@@ -16,9 +16,9 @@ lingua then names the language of the whole reading, and a page in another langu
 installed pack is read again with it. When no language stands out or the reading is poor,
 Tesseract's OSD names the script (once per document, on a band of the page), and a non-Latin
 script's pack, or the Fraktur model, is tried; where it reads the page less surely than the first
-pack, the page is read in lingua's language as if OSD had not spoken. A language or script with no installed pack keeps the best reading and
-is flagged `language_pack_missing`, unless a language with a pack is plausible too
-(pipeline/page/language.py: readable_language).
+pack, the page is read in lingua's language as if OSD had not spoken. A language or script with
+no installed pack keeps the best reading and is flagged `language_pack_missing`, unless a
+language with a pack is plausible too (pipeline/page/language.py: readable_language).
 """
 
 from __future__ import annotations
@@ -275,7 +275,8 @@ class TesseractEngine:
 
     def _pack_missing(self, language: str | None) -> list[str]:
         """The flag of a page in a language with no installed pack."""
-        return [LANGUAGE_PACK_MISSING] if language is not None and tesseract_pack(language) not in self._available else []
+        missing = language is not None and tesseract_pack(language) not in self._available
+        return [LANGUAGE_PACK_MISSING] if missing else []
 
     def _read_text(self, image: Image.Image, dpi: float, api) -> str:
         """The image's text, as Tesseract reads it: what a language probe needs."""
