@@ -184,7 +184,9 @@ def start_local_ray(num_cpus: int | None = None, dashboard: bool = False) -> Non
     The worker settings go into the environment the node's processes inherit, not into a
     runtime_env: workers with a runtime_env wait for Ray's runtime-env agent and cannot use the
     workers Ray prestarts, which delays a fresh job's first pages by seconds. The driver's own
-    environment is restored afterwards.
+    environment is restored afterwards. Always a new Ray ("local"): without it ray.init joins the
+    last cluster `ray start` made on this machine, which is not what a job without --address or
+    RAY_ADDRESS asked for.
     """
     worker_env = {
         "PYTHONPATH": os.pathsep.join(p for p in (REPO_ROOT, os.environ.get("PYTHONPATH")) if p),
@@ -193,7 +195,7 @@ def start_local_ray(num_cpus: int | None = None, dashboard: bool = False) -> Non
     saved = {key: os.environ.get(key) for key in worker_env}
     os.environ.update(worker_env)
     try:
-        ray.init(num_cpus=num_cpus, include_dashboard=dashboard, _system_config=LOCAL_SYSTEM_CONFIG)
+        ray.init(address="local", num_cpus=num_cpus, include_dashboard=dashboard, _system_config=LOCAL_SYSTEM_CONFIG)
     finally:
         for key, value in saved.items():
             if value is None:
