@@ -18,6 +18,7 @@ import argparse
 import shutil
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 
 from jobs import digitize
@@ -97,7 +98,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"evaluate: calibration fitted on {fitted.pages} pages ({fitted.bad_pages} bad) -> {a.fit_calibration}",
               flush=True)
     born = [i for i in items if i.category == "born_digital"]
-    extra: dict = {"engine": a.engine, "model": next((r["model"] for r in rows.values() if r.get("model")), None),
+    # `--languages auto` reads pages with different packs: each model that read a page, with its pages
+    models = Counter(r["model"] for r in rows.values() if r.get("model"))
+    extra: dict = {"engine": a.engine, "model": ", ".join(f"{m} ({n})" for m, n in sorted(models.items())) or None,
                    "digitize_options": passed, "excluded": excluded}
     if born:
         tl_rows = _run([i.path for i in born], out, "text_layer", ["--text-layer", "only"])

@@ -39,7 +39,30 @@ def test_french_and_german_pages_are_read_with_their_own_packs(pages):
         assert cer(truth, rec.text) <= cer(truth, given.text) + 0.002  # as good as the right pack given by hand
         if lang != "eng":  # accents and ß: English alone misreads them
             assert cer(truth, rec.text) < cer(truth, english.recognize([PageImage(pixels, 200)])[0].text)
+        assert rec.model == given.model and rec.model.endswith(f":{lang}")  # the pack that read the page
     assert auto.model_id.endswith(":auto")
+
+
+def test_the_default_command_records_each_pages_language_and_the_pack_that_read_it(tmp_path):
+    import pyarrow.dataset as pads
+
+    from jobs.digitize import main as digitize
+    from tests.conftest import ensure_ray
+    from tests.corpus import write_scanned_pdf
+
+    ensure_ray()
+    inputs = tmp_path / "in"
+    inputs.mkdir()
+    for lang in ("fra", "deu"):
+        write_born_digital_pdf(tmp_path / f"{lang}.pdf", [page_text(lang, 1)])
+        write_scanned_pdf(inputs / f"{lang}.pdf", rasterize_pdf(tmp_path / f"{lang}.pdf", dpi=200), dpi=200)
+    assert digitize(["--input", str(inputs), "--output", str(tmp_path / "out")]) == 0  # --engine auto --languages auto
+    rows = pads.dataset(tmp_path / "out" / "pages", format="parquet").to_table(
+        columns=["source_uri", "engine", "model", "language"]).to_pylist()
+    found = {Path(r["source_uri"]).stem: (r["language"], r["model"]) for r in rows}
+    assert {stem: language for stem, (language, _) in found.items()} == {"fra": "fr", "deu": "de"}
+    for stem, (_, model) in found.items():  # the auto engine's model, its print read with the page's pack
+        assert model.startswith("auto:tesseract-") and f":{stem}+rapidocr" in model, model
 
 
 def _install(tmp_path, packs: tuple[str, ...], named: dict[str, str] | None = None) -> str:
@@ -311,7 +334,7 @@ def test_a_fraktur_page_is_read_with_the_fraktur_model():
     german = TesseractEngine.load(EngineConfig(languages=("deu",))).recognize([page])[0]
     fraktur = TesseractEngine.load(EngineConfig(languages=("Fraktur",))).recognize([page])[0]
     # OSD tells the script under the German pack's poor reading; the script's model reads it
-    assert rec.language == "de" and "language_pack_missing" not in rec.flags
+    assert rec.language == "de" and "language_pack_missing" not in rec.flags and rec.model == fraktur.model
     assert rec.text == fraktur.text and cer(truth, rec.text) < cer(truth, german.text)
 
 
@@ -343,4 +366,4 @@ def test_a_script_model_that_reads_worse_than_the_first_reading_gives_way_to_the
     rec = TesseractEngine.load(EngineConfig(languages=("auto",), tessdata=tessdata)).recognize([page])[0]
     german = TesseractEngine.load(EngineConfig(languages=("deu",))).recognize([page])[0]
     assert rec.language == "de" and "language_pack_missing" not in rec.flags
-    assert rec.text == german.text
+    assert rec.text == german.text and rec.model.endswith(":deu")

@@ -104,6 +104,7 @@ def test_html_review_page_loads_in_headless_chromium(run_out, tmp_path):
              "--no-first-run", f"--user-data-dir={tmp_path / 'profile'}"]
     dom = subprocess.run([chromium, *flags, "--dump-dom", page], capture_output=True, text=True, timeout=120).stdout
     assert "<img" in dom and "Review queue: 2 page(s)" in dom and "<pre>" in dom
+    assert "tesseract-" in dom and ":eng+fra+deu" in dom  # what read each page, for the reviewer
     shot = tmp_path / "shot.png"
     subprocess.run([chromium, *flags, "--window-size=1200,900", f"--screenshot={shot}", page], capture_output=True, timeout=120)
     pixels = np.asarray(Image.open(shot).convert("L"))

@@ -210,6 +210,7 @@ def export(cfg: ReviewExportConfig) -> ExportResult:
             handle.write(
                 f'<section data-doc="{r["doc_id"]}" data-page="{r["page"]}">{image}<div>'
                 f'<p class="meta">{html.escape(r["source_uri"])} page {r["page"]} | {r["status"]} | confidence {conf} | '
+                f'{html.escape(r.get("model") or "")} | '
                 f'{html.escape(", ".join(r["flags"] or []))}</p>{_engines(r)}<pre>{_highlighted(r)}</pre></div></section>\n'
             )
         handle.write("</body></html>\n")

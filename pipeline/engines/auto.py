@@ -274,7 +274,14 @@ class AutoEngine:
 
     @property
     def model_id(self) -> str:
-        return f"auto:{self.printed.model_id}+{self.hand.model_id}" + (f"+{self.vlm.model_id}" if self.vlm else "")
+        return self._model(self.printed.model_id)
+
+    def _model(self, printed: str) -> str:
+        """The `model` of a page whose print the model `printed` read."""
+        return f"auto:{printed}+{self.hand.model_id}" + (f"+{self.vlm.model_id}" if self.vlm else "")
+
+    def _model_of(self, reading: PageReading) -> str:
+        return self._model(self.printed.model_for(reading.pack))
 
     def recognize(self, pages: list[PageImage]) -> list[Recognition]:
         return [self._one(page) for page in pages]
@@ -388,6 +395,7 @@ class AutoEngine:
         for block in rec.blocks:
             block.engine = self.vlm.name
         rec.language = reading.language
+        rec.model = self._model_of(reading)
         rec.flags.extend(reading.flags + [READ_BY_VLM])
         return rec
 
@@ -420,6 +428,7 @@ class AutoEngine:
             regions.insert(at, region)
         rec = recognition(regions)
         rec.language = reading.language
+        rec.model = self._model_of(reading)
         rec.flags.extend(reading.flags)
         # a line read as nothing read nothing
         read = [ln for r in regions for p in r.paragraphs for ln in p.lines]
@@ -444,6 +453,7 @@ class AutoEngine:
         flags (language_pack_missing too), and writing no line of it holds flagged for review."""
         for block in other.blocks:
             block.engine = self.hand.name
+        other.model = self._model_of(reading)
         other.flags.extend([f"read_by_{self.hand.name}"] + reading.flags)
         if self._unread(writing or self._writing_outside(page, lines, [], grainy), [b.bbox for b in other.blocks]):
             other.flags.append(WRITING_NOT_READ)

@@ -137,7 +137,11 @@ class TesseractEngine:
 
     @property
     def model_id(self) -> str:
-        return f"tesseract-{self._version}:{'+'.join(self._cfg.languages)}"
+        return self.model_for("+".join(self._cfg.languages))
+
+    def model_for(self, pack: str | None) -> str:
+        """The `model` of a page read with `pack` (`--languages auto` picks one per page)."""
+        return f"tesseract-{self._version}:{pack or '+'.join(self._cfg.languages)}"
 
     def recognize(self, pages: list[PageImage]) -> list[Recognition]:
         out = []
@@ -145,6 +149,7 @@ class TesseractEngine:
             reading = self.read_regions(page)
             rec = recognition(reading.regions)
             rec.language = reading.language
+            rec.model = self.model_for(reading.pack)
             rec.flags.extend(reading.flags)
             out.append(rec)
         return out
@@ -231,7 +236,7 @@ class TesseractEngine:
             # a line or a label: lingua guesses there, and the pack's dictionary knows its words (in
             # a reading too poor to trust, the dictionary names another script's garbage: "baal")
             self._last_pack = pack
-            return PageReading(regions, pack_language(pack))
+            return PageReading(regions, pack_language(pack), pack=pack)
         named, _ = readable_language(text, self._available)
         if named is None or score < SCRIPT_CHECK_BELOW:
             # no language stands out, or a reading too poor to trust: another script, perhaps
@@ -249,7 +254,7 @@ class TesseractEngine:
         (`regions`, raw `score`, in lingua's language `named`); None where the script's pack
         reads it less surely: OSD misnames the script of a poor page now and then."""
         if script not in self._available:  # the best reading there is, flagged
-            return PageReading(regions, None, [LANGUAGE_PACK_MISSING])
+            return PageReading(regions, None, [LANGUAGE_PACK_MISSING], pack)
         if script != pack:
             again = self._read_regions(page, self._api_for(script))[0]
             again_text, again_tokens = _text_and_tokens(again)
@@ -257,21 +262,21 @@ class TesseractEngine:
                 return None
             regions, named = again, readable_language(again_text, self._available)[0]
         self._last_pack = script
-        return PageReading(regions, named, self._pack_missing(named))
+        return PageReading(regions, named, self._pack_missing(named), script)
 
     def _read_named(self, page: PageImage, pack: str, regions: list[Region], named: str | None) -> "PageReading":
         """The page read with the pack of the language lingua names (`named`) in its reading by
         `pack` (`regions`): read again where that is another installed pack."""
         wanted, language = tesseract_pack(named), named
         if wanted is not None and wanted not in self._available:
-            return PageReading(regions, language, [LANGUAGE_PACK_MISSING])
+            return PageReading(regions, language, [LANGUAGE_PACK_MISSING], pack)
         if wanted is not None and wanted != pack:
             pack = wanted
             regions = self._read_regions(page, self._api_for(pack))[0]
             language = readable_language(_text_and_tokens(regions)[0], self._available)[0] or language
         self._last_pack = pack
         # read again with a plausible pack, the page may still be in a language with none
-        return PageReading(regions, language, self._pack_missing(language))
+        return PageReading(regions, language, self._pack_missing(language), pack)
 
     def _pack_missing(self, language: str | None) -> list[str]:
         """The flag of a page in a language with no installed pack."""
@@ -367,6 +372,7 @@ class PageReading:
     regions: list[Region]
     language: str | None = None
     flags: list[str] = field(default_factory=list)
+    pack: str | None = None  # the pack(s) that read it, as Tesseract names them ("deu", "Fraktur", "eng+fra")
 
 
 def _text_and_tokens(regions: list[Region]) -> tuple[str, list[Token]]:

@@ -68,7 +68,7 @@ class Recognize:
         elapsed = (time.perf_counter() - started) / len(chunk)
         for i, row in enumerate(chunk):
             row["engine"] = self.engine.name
-            row["model"] = self.engine.model_id
+            row["model"] = (results[i].model if results is not None else None) or self.engine.model_id
             row["timings"] = {**(row["timings"] or {}), "recognize_s": elapsed}
             if results is None:
                 row.update(status="error", error_kind="recognize_failed", error=f"the engine failed on this page: {failure}")

@@ -59,6 +59,7 @@ class Recognition:
     confidence: float | None = None
     flags: list[str] = field(default_factory=list)
     language: str | None = None
+    model: str | None = None  # the model that read this page, where the engine picks one per page
     embedding: list[float] | None = None  # pooled page embedding (--emit-embeddings)
     line_embeddings: list[list[float]] | None = None  # one per "line" block, in block order
 
