@@ -16,6 +16,7 @@ from pipeline.run.config import EngineConfig
 from tests.corpus import page_text, rasterize_pdf, write_born_digital_pdf
 
 SERIF = "/usr/share/fonts/truetype/dejavu/DejaVuSerif.ttf"
+HAND = "/usr/share/fonts/truetype/kristi/Kristi.ttf"  # fonts-kristi, installed by scripts/setup.sh
 
 
 @pytest.fixture(scope="module")
@@ -201,6 +202,30 @@ def test_engine_auto_keeps_the_flag_when_its_handwriting_reader_reads_the_page_a
     rec = engine_class("auto").load(EngineConfig(name="auto")).recognize([_russian_page()])[0]
     assert "read_by_rapidocr" in rec.flags  # the page path's reading, with Tesseract's finding kept
     assert "language_pack_missing" in rec.flags
+
+
+@pytest.mark.skipif(not Path(HAND).exists(), reason="the Kristi hand font is not installed (scripts/setup.sh installs it)")
+def test_a_handwritten_french_page_read_by_the_handwriting_reader_is_not_flagged_for_tesseracts_guess():
+    # Tesseract reads this slanted hand as garbage and OSD names its script Japanese (as it names
+    # the Testaments wills' Japanese or Arabic): Tesseract's reading is flagged. The page path's
+    # text is French, a language with a pack: that flag no longer holds
+    from PIL import Image, ImageDraw, ImageFilter, ImageFont
+
+    from pipeline.engines import engine_class
+
+    pytest.importorskip("rapidocr")
+    lines = ["Je soussigné Paul Martin, soldat au", "146e régiment d'infanterie, lègue à", "ma femme Marie tous mes biens,",
+             "ma maison et mon jardin de Vernon.", "Fait aux armées le 3 mai 1916."]
+    page = Image.new("L", (2000, 1300), 245)
+    for i, text in enumerate(lines):
+        ImageDraw.Draw(page).text((150, 120 + i * 162), text, font=ImageFont.truetype(HAND, 90), fill=40)
+    page = page.transform(page.size, Image.AFFINE, (1, 0.15, -100, 0, 1, 0), fillcolor=245).filter(ImageFilter.GaussianBlur(0.6))
+    image = PageImage(np.asarray(page), 300, document="will.png")
+    tesseract = TesseractEngine.load(EngineConfig(languages=("auto",))).recognize([image])[0]
+    assert "language_pack_missing" in tesseract.flags  # what the page path starts from
+    rec = engine_class("auto").load(EngineConfig(name="auto")).recognize([image])[0]
+    assert "read_by_rapidocr" in rec.flags and "language_pack_missing" not in rec.flags and rec.language == "fr"
+    assert cer("\n".join(lines), rec.text) < 0.3
 
 
 def _one_line(text: str, width: int = 900) -> PageImage:

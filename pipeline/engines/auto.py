@@ -35,7 +35,7 @@ from PIL import Image
 
 from pipeline.engines.base import EngineLoadError, PageImage
 from pipeline.engines.line_pages import LinePageEngine, LineResult, on_page
-from pipeline.engines.tesseract import ADAPTIVE_THRESHOLD, PageReading, TesseractEngine, recognition
+from pipeline.engines.tesseract import ADAPTIVE_THRESHOLD, LANGUAGE_PACK_MISSING, PageReading, TesseractEngine, recognition
 from pipeline.page.assembly import Line, Region
 from pipeline.page.documents import RenderSpec
 from pipeline.page.grain import ink
@@ -450,11 +450,18 @@ class AutoEngine:
     def _page_path(self, page: PageImage, other: Recognition, reading: PageReading, lines: list[Line],
                    writing: "_Ink | None", grainy: bool) -> Recognition:
         """The handwriting reader's page reading, kept: its blocks marked as that reader's, Tesseract's
-        flags (language_pack_missing too), and writing no line of it holds flagged for review."""
+        flags (language_pack_missing unless the kept text is in a language with a pack), and
+        writing no line of it holds flagged for review."""
         for block in other.blocks:
             block.engine = self.hand.name
         other.model = self._model_of(reading)
-        other.flags.extend([f"read_by_{self.hand.name}"] + reading.flags)
+        flags = reading.flags
+        if LANGUAGE_PACK_MISSING in flags and (named := self.printed.named_with_pack(other.text)) is not None:
+            # the flag came from Tesseract's reading, which is not kept (OSD calls French hands
+            # Japanese); the kept text is in a language with a pack. A script the reader cannot
+            # read either (Cyrillic, Hebrew) leaves it no such text, and keeps the flag
+            flags, other.language = [f for f in flags if f != LANGUAGE_PACK_MISSING], named
+        other.flags.extend([f"read_by_{self.hand.name}"] + flags)
         if self._unread(writing or self._writing_outside(page, lines, [], grainy), [b.bbox for b in other.blocks]):
             other.flags.append(WRITING_NOT_READ)
         return other

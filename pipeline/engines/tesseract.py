@@ -278,6 +278,12 @@ class TesseractEngine:
         # read again with a plausible pack, the page may still be in a language with none
         return PageReading(regions, language, self._pack_missing(language), pack)
 
+    def named_with_pack(self, text: str) -> str | None:
+        """The language lingua names in a text another reader made of a page, where its pack is
+        installed here; None where lingua names none, or one without a pack."""
+        language = readable_language(text, self._available)[0]
+        return language if language is not None and not self._pack_missing(language) else None
+
     def _pack_missing(self, language: str | None) -> list[str]:
         """The flag of a page in a language with no installed pack."""
         missing = language is not None and tesseract_pack(language) not in self._available
