@@ -100,7 +100,7 @@ def main(argv: list[str] | None = None) -> int:
     born = [i for i in items if i.category == "born_digital"]
     # `--languages auto` reads pages with different packs: each model that read a page, with its pages
     models = Counter(r["model"] for r in rows.values() if r.get("model"))
-    extra: dict = {"engine": a.engine, "model": ", ".join(f"{m} ({n})" for m, n in sorted(models.items())) or None,
+    extra: dict = {"engine": a.engine, "models": dict(sorted(models.items())),
                    "digitize_options": passed, "excluded": excluded}
     if born:
         tl_rows = _run([i.path for i in born], out, "text_layer", ["--text-layer", "only"])

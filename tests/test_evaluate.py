@@ -81,6 +81,9 @@ def test_report_has_accuracy_confidence_and_a_plot(evaluated):
     assert all(0 <= v["predicted_bad_share"] <= 1 and v["bad_with_words_right"] >= 0 for v in by_category.values())
     assert (evaluated / "cer_vs_confidence.png").stat().st_size > 1000
     assert "| overall | 5 |" in (evaluated / "report.md").read_text()
+    read = [r["model"] for r in iter_pages(str(evaluated / "run" / "pages" / "run_id=ocr"), columns=["model"]) if r["model"]]
+    assert read and report["models"] == {m: read.count(m) for m in sorted(set(read))}  # each model with its pages
+    assert all(f"- `{m}`: {n}" in (evaluated / "report.md").read_text() for m, n in report["models"].items())
 
 
 def test_digitize_options_are_passed_to_its_run_and_recorded(evaluated):

@@ -62,8 +62,10 @@ def _calibration_section(cal: dict) -> list[str]:
 
 def markdown_report(report: dict) -> str:
     options = " ".join(report.get("digitize_options") or [])
-    lines = ["# Evaluation", "", f"Engine: {report.get('engine')}, model: {report.get('model')}"
-             + (f", digitize options: `{options}`" if options else ""), ""]
+    lines = ["# Evaluation", "", f"Engine: {report.get('engine')}" + (f", digitize options: `{options}`" if options else ""), ""]
+    models = report.get("models") or {}
+    if models:
+        lines += ["Pages read by each model:", ""] + [f"- `{m}`: {n}" for m, n in models.items()] + [""]
     rows = [["category", "items", "CER", "WER", "BoW F1"]]
     rows += [[name, str(agg["items"]), _fmt(agg["cer"]), _fmt(agg["wer"]), _fmt(agg["bow_f1"])]
              for name, agg in [("overall", report["overall"])] + sorted(report["categories"].items())]
