@@ -104,6 +104,29 @@ def test_a_blank_page_gives_no_lines_and_no_error():
     assert rec.text == "" and "no_lines" in rec.flags
 
 
+def _small_digit(digit: str) -> np.ndarray:
+    """A digit as the UCI digits are (8x8 grey levels), scaled up as digitize scales small text."""
+    from PIL import ImageDraw, ImageFilter, ImageFont
+
+    image = Image.new("L", (64, 64), 255)
+    ImageDraw.Draw(image).text((14, 2), digit, font=ImageFont.truetype("/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf", 54), fill=0)
+    return np.asarray(image.filter(ImageFilter.GaussianBlur(3)).resize((8, 8), Image.BOX).resize((28, 28), Image.BICUBIC))
+
+
+def test_a_character_cut_out_that_the_detector_finds_no_line_in_is_read_as_one_line():
+    from pipeline.page.detected_lines import DetectedLineSegmenter
+
+    segmenter = DetectedLineSegmenter()
+    engine = engine_class("rapidocr").load(EngineConfig(name="rapidocr", segmenter="detector"))
+    for digit in "467":
+        pixels = _small_digit(digit)
+        assert segmenter.segment_rows(pixels, 0, pixels.shape[0], 300)[0] == []  # too small for the detector
+        assert engine.recognize([PageImage(pixels, 300)])[0].text == digit  # it was read as empty
+    faint = np.full((28, 28), 250, np.uint8)
+    faint[10:14, 10:14] = 230  # a mark, no ink
+    assert segmenter.segment(faint, 300)[0] == []
+
+
 def test_detected_pieces_read_in_rows_joined_and_split_into_paragraphs():
     boxes = [
         [600, 155, 900, 185],  # row 2, right piece, far: its own line
