@@ -122,16 +122,18 @@ def test_a_new_documents_first_page_is_probed_then_read_once_with_its_own_pack(p
     assert probed_dpi == {200 if dpi == 200 else 150}
 
 
-def _draw_wrapped(draw, text: str, font, at: tuple[int, int], width: int) -> None:
-    """`text` in lines no wider than `width` pixels, 70 px apart, from `at`."""
-    (x, y), line = at, ""
+def _draw_wrapped(draw, text: str, font, at: tuple[int, int], width: int, spacing: int = 70) -> list[str]:
+    """`text` in lines no wider than `width` pixels, `spacing` px apart, from `at`; the lines drawn."""
+    (x, y), line, lines = at, "", []
     for word in text.split():
         if draw.textlength(f"{line} {word}", font=font) > width:
-            draw.text((x, y), line, font=font, fill=0)
-            line, y = word, y + 70
+            lines.append(line)
+            line = word
         else:
             line = f"{line} {word}".strip()
-    draw.text((x, y), line, font=font, fill=0)
+    for i, drawn in enumerate(lines + [line]):
+        draw.text((x, y + spacing * i), drawn, font=font, fill=0)
+    return lines + [line]
 
 
 def _table_page_under_a_latin_band() -> PageImage:
@@ -324,19 +326,8 @@ def _worn_page(font_file: str, noise: float) -> tuple[PageImage, str]:
     """A German page in this font, worn as old print is (specks, and holes in the strokes)."""
     from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
-    font = ImageFont.truetype(font_file, 20)
     image = Image.new("L", (1500, 700), 255)
-    draw = ImageDraw.Draw(image)
-    lines, line = [], ""
-    for word in KANT.split():
-        if draw.textlength(f"{line} {word}", font=font) > 1300:
-            lines.append(line)
-            line = word
-        else:
-            line = f"{line} {word}".strip()
-    lines.append(line)
-    for i, text in enumerate(lines):
-        draw.text((100, 60 + 30 * i), text, font=font, fill=0)
+    lines = _draw_wrapped(ImageDraw.Draw(image), KANT, ImageFont.truetype(font_file, 20), (100, 60), 1300, spacing=30)
     pixels = np.asarray(image.filter(ImageFilter.GaussianBlur(0.7))).copy()
     worn = np.random.default_rng(0).random(pixels.shape) < noise
     pixels[worn] = 255 - pixels[worn]
