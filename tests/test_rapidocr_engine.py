@@ -113,18 +113,22 @@ def _small_digit(digit: str) -> np.ndarray:
     return np.asarray(image.filter(ImageFilter.GaussianBlur(3)).resize((8, 8), Image.BOX).resize((28, 28), Image.BICUBIC))
 
 
-def test_a_character_cut_out_that_the_detector_finds_no_line_in_is_read_as_one_line():
-    from pipeline.page.detected_lines import DetectedLineSegmenter
+@pytest.mark.parametrize("segmenter", ["tesseract", "detector"])
+def test_a_character_cut_out_that_the_segmenter_finds_no_line_in_is_read_as_one_line(segmenter):
+    from pipeline.page.segment import line_segmenter, whole_image_line
+    from pipeline.run.config import DEFAULT_TESSDATA
 
-    segmenter = DetectedLineSegmenter()
-    engine = engine_class("rapidocr").load(EngineConfig(name="rapidocr", segmenter="detector"))
+    cfg = EngineConfig(name="rapidocr", segmenter=segmenter)
+    finder = line_segmenter(segmenter, DEFAULT_TESSDATA)
+    engine = engine_class("rapidocr").load(cfg)
     for digit in "467":
         pixels = _small_digit(digit)
-        assert segmenter.segment_rows(pixels, 0, pixels.shape[0], 300)[0] == []  # too small for the detector
+        assert finder.segment(pixels, 300)[0] == []  # too small for the segmenter
         assert engine.recognize([PageImage(pixels, 300)])[0].text == digit  # it was read as empty
     faint = np.full((28, 28), 250, np.uint8)
     faint[10:14, 10:14] = 230  # a mark, no ink
-    assert segmenter.segment(faint, 300)[0] == []
+    assert whole_image_line(faint) == [] and whole_image_line(_small_digit("4")) != []
+    assert engine.recognize([PageImage(faint, 300)])[0].text == ""
 
 
 def test_detected_pieces_read_in_rows_joined_and_split_into_paragraphs():

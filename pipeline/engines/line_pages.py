@@ -16,7 +16,7 @@ from PIL import Image
 from pipeline.engines.base import EngineLoadError, PageImage
 from pipeline.page.assembly import Line, Region, assemble
 from pipeline.page.scoring import page_score
-from pipeline.page.segment import LineSegmenter, segmenter_problem
+from pipeline.page.segment import LineSegmenter, segmenter_problem, whole_image_line
 from pipeline.run.config import EngineConfig
 from pipeline.run.records import Recognition, Token
 
@@ -74,6 +74,7 @@ class LinePageEngine:
         owners: list[tuple[int, Line]] = []
         for index, page in enumerate(pages):
             regions, skipped = self.segmenter.segment(page.pixels, page.dpi)
+            regions = regions or whole_image_line(page.pixels)
             item = _PageWork(regions=regions, skipped=skipped)
             image = Image.fromarray(page.pixels).convert("RGB")
             for region in regions:

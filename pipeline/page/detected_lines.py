@@ -32,11 +32,6 @@ SEEN_CHARACTER = 10.0
 # px: never scaled under this shortest side, PP-OCR's own size for its detector: a line's image
 # (an IAM line, 120 px high) is seen as it is
 SEEN_MIN_SHORT_SIDE = 736
-# px: an image this high or lower, with ink on it, in which the detector finds no line is read as
-# one line: a line or a character cut out of a page (a form's box, a digit), too small for the
-# detector, which looks for text among other things on a page
-LINE_IMAGE_HEIGHT = 160
-INK_CONTRAST = 64  # grey levels between the paper and the ink of such an image: no blank one is read
 
 
 def detector_scale(pixels: np.ndarray) -> float:
@@ -178,14 +173,6 @@ def reading_order(boxes: list[list[float]], width: int, height: int, rules: Orde
     return [region], skipped
 
 
-def _one_line_image(pixels: np.ndarray) -> bool:
-    """Whether an image is small enough to be one line cut out, with ink on it."""
-    if pixels.shape[0] > LINE_IMAGE_HEIGHT:
-        return False
-    grey = grey_of(pixels)
-    return int(grey.max()) - int(grey.min()) >= INK_CONTRAST and bool(ink(grey, False).any())
-
-
 class DetectedLineSegmenter:
     """PP-OCR's text detector, one per actor; the same interface as page.segment.LineSegmenter."""
 
@@ -195,11 +182,7 @@ class DetectedLineSegmenter:
         self._ocr = ppocr(rapidocr_model)  # the same sessions the rapidocr engine reads with, loaded once
 
     def segment(self, pixels: np.ndarray, dpi: float) -> tuple[list[Region], int]:
-        regions, skipped = self.segment_rows(pixels, 0, pixels.shape[0], dpi)
-        if not regions and _one_line_image(pixels):
-            whole = Line(bbox=[0.0, 0.0, float(pixels.shape[1]), float(pixels.shape[0])], tokens=[])
-            return [Region(kind="text", paragraphs=[Paragraph(lines=[whole])])], skipped
-        return regions, skipped
+        return self.segment_rows(pixels, 0, pixels.shape[0], dpi)
 
     def segment_rows(self, pixels: np.ndarray, top: int, bottom: int, dpi: float) -> tuple[list[Region], int]:
         """The lines in rows top..bottom of a page, in page pixels, detected at the scale the

@@ -16,8 +16,27 @@ import numpy as np  # noqa: E402
 from PIL import Image  # noqa: E402
 
 from pipeline.page.assembly import Line, Paragraph, Region  # noqa: E402
-from pipeline.page.grain import tesseract_thresholding  # noqa: E402
+from pipeline.page.grain import ink, tesseract_thresholding  # noqa: E402
 from pipeline.page.text_size import grey_of  # noqa: E402
+
+
+# px: an image this high or lower, with ink on it, in which a segmenter finds no line is read as
+# one line: a line or a character cut out of a page (a form's box, a digit), too small for a
+# segmenter, which looks for text among other things on a page
+LINE_IMAGE_HEIGHT = 160
+INK_CONTRAST = 64  # grey levels between the paper and the ink of such an image: no blank one is read
+
+
+def whole_image_line(pixels: np.ndarray) -> list[Region]:
+    """One line over the whole image where it is small enough to be one line cut out and has ink
+    on it; else none."""
+    if pixels.shape[0] > LINE_IMAGE_HEIGHT:
+        return []
+    grey = grey_of(pixels)
+    if int(grey.max()) - int(grey.min()) < INK_CONTRAST or not ink(grey, False).any():
+        return []
+    whole = Line(bbox=[0.0, 0.0, float(pixels.shape[1]), float(pixels.shape[0])], tokens=[])
+    return [Region(kind="text", paragraphs=[Paragraph(lines=[whole])])]
 
 
 @dataclass(frozen=True)
