@@ -1,12 +1,15 @@
 """An engine for the failure-isolation tests, loaded as `--engine tests.faulty_engine:FaultyEngine`:
 Tesseract, and then, on a page whose text names a fault, that fault for real in the process
-reading the page: SIGSEGV, a hang, or memory that grows until something stops it."""
+reading the page: SIGSEGV, a hang, or memory that grows until something stops it.
+With FAULTY_ENGINE_READING set to a path, that file is made when a batch starts being read, so a
+test can strike while a worker holds a batch."""
 
 from __future__ import annotations
 
 import os
 import signal
 import time
+from pathlib import Path
 from typing import ClassVar
 
 import numpy as np
@@ -24,6 +27,8 @@ class FaultyEngine(TesseractEngine):
         return 4  # the faulty page shares its batch with good ones
 
     def recognize(self, pages: list[PageImage]) -> list[Recognition]:
+        if marker := os.environ.get("FAULTY_ENGINE_READING"):
+            Path(marker).touch()
         results = super().recognize(pages)
         if os.environ.get("FAULTY_ENGINE_OFF"):  # the faults "fixed": a rerun reads every page
             return results

@@ -111,13 +111,20 @@ def test_sigterm_stops_the_run_and_every_process_it_started(register):
 def test_a_recognizer_actor_killed_mid_run_is_restarted_and_its_pages_read_once(register):
     """SIGKILL of the Ray actor itself (not of its page worker): a lost node or the OOM killer.
     Ray restarts the actor and retries its batch; every page ends exactly once."""
+    reading = register / "actor_killed_reading"
     args = [sys.executable, str(ROOT / "jobs" / "digitize.py"), "--input", str(register / "in"), "--output",
-            str(register / "actor_killed"), "--run-id", "killed", "--engine", "tesseract", "--workers", "1"]
+            str(register / "actor_killed"), "--run-id", "killed", "--engine", "tests.faulty_engine:FaultyEngine",
+            "--workers", "1"]
     proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                            env={**os.environ, "PYTHONPATH": str(ROOT)})
+                            env={**os.environ, "PYTHONPATH": str(ROOT), "FAULTY_ENGINE_OFF": "1",
+                                 "FAULTY_ENGINE_READING": str(reading)})
     try:
         actor = _wait_for(proc, "ray::MapWorker", with_child="pipeline.run.worker_process")
-        time.sleep(2)  # a page or two into its batch of four
+        # the page worker starts with the actor, before any batch: strike once it reads one
+        deadline = time.monotonic() + 120
+        while not reading.exists():
+            assert proc.poll() is None and time.monotonic() < deadline, "no batch was read"
+            time.sleep(0.1)
         actor.kill()
         output, _ = proc.communicate(timeout=300)
     finally:
