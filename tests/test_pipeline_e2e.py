@@ -179,3 +179,32 @@ def test_local_ray_workers_get_the_pipeline_and_one_openmp_thread():
         return os.environ.get("OMP_THREAD_LIMIT"), importlib.util.find_spec("pipeline.run.recognize") is not None
 
     assert ray.get(worker_view.remote()) == ("1", True)
+
+
+def test_a_local_rays_workers_find_their_own_cluster_when_a_later_ray_runs_beside_it():
+    """Ray code in a worker that looks its cluster up by itself finds its own, not the last Ray
+    started on the machine. Ray Train's placement-group cleaner asks the state API this way
+    whether the run's controller lives; told "no" by another cluster, it removed the training
+    run's placement group and the run lost its workers."""
+    import ray
+
+    from pipeline.run.ray_job import start_local_ray
+    from tests.ray_head import ray_head
+
+    ray.shutdown()
+    start_local_ray(num_cpus=2, dashboard=True)  # as the training jobs start theirs
+    try:
+        with ray_head(num_cpus=1):  # started after it, and recorded as the machine's current cluster
+
+            @ray.remote(num_cpus=0.1)
+            class Probe:
+                def lives(self, actor_id: str) -> bool:
+                    from ray.util.state import get_actor
+
+                    state = get_actor(actor_id, timeout=30)
+                    return state is not None and state.state == "ALIVE"
+
+            probe = Probe.remote()
+            assert ray.get(probe.lives.remote(probe._actor_id.hex()), timeout=120)
+    finally:
+        ray.shutdown()

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+import socket
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -36,6 +37,7 @@ REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__fi
 # started with `ray start` takes the same setting from RAY_idle_worker_killing_time_threshold_ms
 # (ray_cluster.yaml sets it).
 LOCAL_SYSTEM_CONFIG = {"idle_worker_killing_time_threshold_ms": 60_000}
+LOCAL_HOST = "127.0.0.1"
 
 # Rendered pages are several MB each; blocks this small carry one or two of them, so the pages
 # of one long PDF spread over every actor (an actor takes whole blocks) and few are in flight.
@@ -187,10 +189,18 @@ def start_local_ray(num_cpus: int | None = None, dashboard: bool = False) -> Non
     environment is restored afterwards. Always a new Ray ("local"): without it ray.init joins the
     last cluster `ray start` made on this machine, which is not what a job without --address or
     RAY_ADDRESS asked for.
+
+    The node's processes are told their own cluster's address (RAY_ADDRESS, on a GCS port chosen
+    here): Ray code that looks its cluster up by itself, such as Train's placement-group cleaner,
+    otherwise takes the last Ray started on the machine, and when that is another job's, finds
+    no controller there and removes the training run's placement group.
     """
+    gcs_port = _free_port()
     worker_env = {
         "PYTHONPATH": os.pathsep.join(p for p in (REPO_ROOT, os.environ.get("PYTHONPATH")) if p),
         "OMP_THREAD_LIMIT": "1",
+        "RAY_GCS_SERVER_PORT": str(gcs_port),
+        "RAY_ADDRESS": f"{LOCAL_HOST}:{gcs_port}",
     }
     saved = {key: os.environ.get(key) for key in worker_env}
     os.environ.update(worker_env)
@@ -202,6 +212,12 @@ def start_local_ray(num_cpus: int | None = None, dashboard: bool = False) -> Non
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = value
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind((LOCAL_HOST, 0))
+        return probe.getsockname()[1]
 
 
 def run_pipeline(config: DigitizeConfig, sources: list[SourceFile]) -> str:
