@@ -55,7 +55,9 @@ def seaweed(workdir: Path):
            # server on the machine, or anything else there, would stop this one; S3 needs neither
            "-s3.port.iceberg=0", "-s3.port.lance=0"] + [f"{k}={v}" for k, v in ports.items()]
     log = open(workdir / "weed.log", "w")
-    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    # its logs go to the temporary folder: this server's, not the machine's /tmp
+    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+                            env={**os.environ, "TMPDIR": str(workdir)})
     endpoint = f"http://127.0.0.1:{s3_port}"
     env = {"AWS_ACCESS_KEY_ID": ACCESS_KEY, "AWS_SECRET_ACCESS_KEY": SECRET_KEY, "AWS_DEFAULT_REGION": "us-east-1"}
     saved = {k: os.environ.get(k) for k in env}
@@ -78,6 +80,10 @@ def seaweed(workdir: Path):
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
         log.close()
+        # its local sockets are always in /tmp, named by port, and a kill leaves them there
+        for port in [s3_port, *ports.values()]:
+            for sock in [*Path("/tmp").glob(f"seaweedfs-*-{port}.sock"), *Path("/tmp").glob(f"seaweedfs-*-{port + 10000}.sock")]:
+                sock.unlink(missing_ok=True)
         for k, v in saved.items():
             if v is None:
                 os.environ.pop(k, None)
