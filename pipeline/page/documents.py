@@ -1,7 +1,7 @@
 """Open a document's bytes as pages, and say in plain words why one cannot be opened.
 
-PDFs go through PyMuPDF; PNG/JPEG/TIFF (multi-page, bilevel, EXIF-rotated) through Pillow.
-The type is decided by the bytes, not the file name.
+PDFs go through PyMuPDF; PNG, JPEG, JPEG 2000 and TIFF (multi-page, bilevel, 16-bit,
+EXIF-rotated, transparent) through Pillow. The type is decided by the bytes, not the file name.
 """
 
 from __future__ import annotations
@@ -21,6 +21,10 @@ from pipeline.run.config import RenderConfig
 pymupdf.TOOLS.mupdf_display_errors(False)
 pymupdf.TOOLS.mupdf_display_warnings(False)
 Image.MAX_IMAGE_PIXELS = None  # we enforce our own, clearer, limits below
+
+# PNG, JPEG, TIFF (both byte orders), JPEG 2000 (the JP2 file and a bare codestream)
+IMAGE_SIGNATURES = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"II*\x00", b"MM\x00*",
+                    b"\x00\x00\x00\x0cjP  \r\n\x87\n", b"\xff\x4f\xff\x51")
 
 
 class DocumentError(Exception):
@@ -66,11 +70,32 @@ def sniff_kind(data: bytes) -> str:
     head = data[:1024]
     if b"%PDF-" in head:
         return "pdf"
-    if head.startswith((b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"II*\x00", b"MM\x00*")):
+    if head.startswith(IMAGE_SIGNATURES):
         return "image"
     raise DocumentError(
-        "not_a_document", "the file is neither a PDF nor a PNG, JPEG or TIFF image (unrecognised content)"
+        "not_a_document", "the file is neither a PDF nor a PNG, JPEG, JPEG 2000 or TIFF image (unrecognised content)"
     )
+
+
+def declared_dpi(image: Image.Image) -> float | None:
+    """The resolution an image file states, if it states a usable one."""
+    info = image.info.get("dpi")
+    return float(info[0]) if info and info[0] and info[0] > 1 else None
+
+
+def eight_bit(image: Image.Image) -> Image.Image:
+    """The image as 8-bit pixels on white, as a reader sees it. Pillow's own conversion clips
+    16-bit grey (preservation masters) to 255, a white page, and drops transparency, which
+    turns a transparent background black under its text."""
+    if image.mode in ("I;16", "I;16L", "I;16B", "I;16N", "I"):
+        values = np.asarray(image)
+        if image.mode != "I" or values.max() > 255:
+            values = values.astype(np.uint32) >> 8
+        return Image.fromarray(np.clip(values, 0, 255).astype(np.uint8), "L")
+    if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
+        rgba = image.convert("RGBA")
+        return Image.alpha_composite(Image.new("RGBA", rgba.size, "white"), rgba).convert("RGB")
+    return image
 
 
 def scaled_dpi(width_pt: float, height_pt: float, dpi: float, spec: RenderSpec, cfg: RenderConfig) -> tuple[float, list[str]]:
@@ -175,11 +200,11 @@ class ImageDocument:
             raise DocumentError(kind, f"image page {index + 1} cannot be decoded: {exc}") from exc
         if frame.getexif().get(0x0112, 1) not in (0, 1):  # EXIF Orientation tag
             flags.append("rotated_exif")
-        dpi_info = frame.info.get("dpi")
-        dpi = float(dpi_info[0]) if dpi_info and dpi_info[0] and dpi_info[0] > 1 else float(cfg.dpi)
-        if not dpi_info:
+        dpi = declared_dpi(frame)
+        if dpi is None:
+            dpi = float(cfg.dpi)
             flags.append("dpi_assumed")
-        image = oriented.convert(spec.mode)
+        image = eight_bit(oriented).convert(spec.mode)
         scale = 1.0
         if spec.max_side and max(image.size) > spec.max_side:
             scale = spec.max_side / max(image.size)

@@ -22,6 +22,7 @@ import pymupdf
 from PIL import Image, ImageOps
 
 from pipeline import PIPELINE_VERSION
+from pipeline.page.documents import declared_dpi, eight_bit
 
 
 logging.getLogger("fontTools").setLevel(logging.WARNING)  # font subsetting narrates every table it prunes
@@ -57,15 +58,14 @@ def _image_pages(source: bytes) -> list[tuple[bytes, float, float]]:
     for index in range(getattr(image, "n_frames", 1)):
         image.seek(index)
         frame = image.copy()
-        dpi_info = image.info.get("dpi")
-        dpi = float(dpi_info[0]) if dpi_info and dpi_info[0] and dpi_info[0] > 1 else 300.0
+        dpi = declared_dpi(image) or 300.0
         upright = ImageOps.exif_transpose(frame)
-        if getattr(image, "n_frames", 1) == 1 and upright.size == frame.size and image.format in ("JPEG", "PNG") \
-                and image.getexif().get(0x0112, 1) in (0, 1):
+        if getattr(image, "n_frames", 1) == 1 and upright.size == frame.size \
+                and image.format in ("JPEG", "PNG", "JPEG2000") and image.getexif().get(0x0112, 1) in (0, 1):
             data = source  # embedded as it is: no re-encoding
         else:
             buffer = io.BytesIO()
-            upright.save(buffer, format="PNG")
+            eight_bit(upright).save(buffer, format="PNG")
             data = buffer.getvalue()
         out.append((data, upright.width * 72.0 / dpi, upright.height * 72.0 / dpi))
     return out
