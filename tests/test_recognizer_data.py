@@ -122,3 +122,22 @@ def test_char_tokenizer_round_trip_and_coverage():
     assert len(ids) == len(text) and tokenizer.decode(ids) == text
     cover = coverage(tokenizer, ["Ωmega sœur"])
     assert cover.missing == {"Ω": 1} and 0.8 < cover.share < 1.0
+
+
+def test_a_16_bit_or_transparent_line_image_is_read_as_its_ink(tmp_path):
+    """Line images from scanners' masters (16-bit grey) or cut out onto a transparent background
+    train on their ink, not on a white or black rectangle left out as "no ink"."""
+    from PIL import Image
+
+    from tests.line_data import line_image
+
+    folder = write_line_folder(tmp_path / "lines", {"A": ["le 3 mai"]})
+    grey = np.asarray(line_image("ma sœur").convert("L"))
+    Image.fromarray(grey.astype(np.uint16) * 257).save(folder / "wide.png")
+    rgba = np.zeros((*grey.shape, 4), dtype=np.uint8)
+    rgba[..., 3] = 255 - grey
+    Image.fromarray(rgba, "RGBA").save(folder / "cutout.png")
+    add_rows(folder, [{"image": "wide.png", "text": "ma sœur", "doc": "A"}, {"image": "cutout.png", "text": "ma sœur", "doc": "A"}])
+    refs = {r["uri"].rsplit("/", 1)[-1]: r for r in read_line_folder(str(folder))}
+    for name in ("wide.png", "cutout.png"):
+        assert np.abs(np.asarray(read_line(refs[name]), dtype=int) - grey).max() <= 1, name

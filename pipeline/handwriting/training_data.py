@@ -15,6 +15,7 @@ import numpy as np
 from PIL import Image, ImageOps
 
 from pipeline.handwriting.fonts import PLAIN_FONT, HandwritingFont
+from pipeline.page.documents import eight_bit
 from pipeline.handwriting.render import LINE_HEIGHT, LineLayout, line_width, render_condition, render_handwriting
 
 PHRASES = (Path(__file__).with_name("phrases.txt")).read_text(encoding="utf-8").splitlines()
@@ -70,7 +71,7 @@ def load_line_folder(folder: str | Path) -> list[LineSample]:
     samples = []
     for path, text in pairs:
         with Image.open(path) as im:
-            gray = ImageOps.exif_transpose(im).convert("L")
+            gray = eight_bit(ImageOps.exif_transpose(im)).convert("L")
         width = max(8, round(gray.width * LINE_HEIGHT / gray.height))
         samples.append(LineSample(np.asarray(gray.resize((width, LINE_HEIGHT), Image.Resampling.LANCZOS)), text))
     return samples

@@ -9,6 +9,7 @@ import numpy as np
 from PIL import Image, ImageFilter, ImageOps
 
 import connectors
+from pipeline.page.documents import eight_bit
 
 
 class LineImageError(ValueError):
@@ -48,7 +49,7 @@ def read_line(row: dict) -> Image.Image:
             image = page.crop((max(0, x0), max(0, y0), min(page.width, x1), min(page.height, y1)))
         else:
             image = Image.open(io.BytesIO(connectors.read_bytes(row["uri"])))
-        image = image.convert("L")
+        image = eight_bit(image).convert("L")
     except (OSError, ValueError, SyntaxError) as exc:  # PIL raises all three for broken files
         raise LineImageError("corrupt image") from exc
     except Exception as exc:  # a document the renderer refuses

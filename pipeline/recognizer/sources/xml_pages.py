@@ -16,7 +16,7 @@ import re
 from connectors import filesystem as cfs
 from pipeline.recognizer.sources import LineRef, Skipped, line_ref
 
-IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".tif", ".tiff", ".webp")
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".tif", ".tiff", ".jp2", ".webp")
 PAD = 4  # pixels around a line's polygon, as the shared line crops were cut
 _PAGE_SUFFIX = re.compile(r"[-_]\d+$")
 
