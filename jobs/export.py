@@ -1,9 +1,9 @@
 """Export a run's Parquet as the files archives use: searchable PDF, ALTO XML, hOCR, text, Markdown.
 
-    digitize-export --pages OUT --output DIR --format pdf|pdfa,alto,hocr,txt,md [--run-id RUN] [--min-confidence X]
+    digitize-export --pages OUT --output DIR --format pdf|pdfa,alto,hocr,txt,md [--run-id RUN] [--min-confidence X] [--volumes]
 
 One output per source document, pages in order (ALTO and hOCR: one file per page in a folder
-per document). Local folders or s3:// URIs; an interrupted export resumes where it stopped.
+per document); with --volumes, one per folder of page images. Local folders or s3:// URIs; an interrupted export resumes where it stopped.
 """
 
 from __future__ import annotations
@@ -38,12 +38,15 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--min-confidence", type=float, default=None,
                    help="pages under this confidence get no text (PDF: image only; ALTO: flagged as missing)")
     p.add_argument("--overwrite", action="store_true", help="write again documents whose outputs exist")
+    p.add_argument("--volumes", action="store_true",
+                   help="the image files of one folder are one document (a book or box scanned page by page): one "
+                        "PDF, text and ALTO set per folder, pages in the files' natural order; PDFs stay their own")
     p.add_argument("--s3-endpoint", default=None, help="S3-compatible endpoint URL (default: AWS_ENDPOINT_URL)")
     a = p.parse_args(argv)
     configure_s3(a.s3_endpoint or os.environ.get("AWS_ENDPOINT_URL"))
     try:
         result = export(ExportConfig(pages=a.pages, output=a.output, formats=a.format, run_id=a.run_id,
-                                     min_confidence=a.min_confidence, overwrite=a.overwrite),
+                                     min_confidence=a.min_confidence, overwrite=a.overwrite, volumes=a.volumes),
                         progress=lambda r: print(f"export: {r.documents} document(s), {r.pages} page(s)...", flush=True))
     except (FileNotFoundError, SchemaVersionError) as exc:
         print(f"error: {exc}", file=sys.stderr)

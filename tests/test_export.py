@@ -185,3 +185,46 @@ def test_pdfa_output_is_identified_with_an_output_intent_and_embedded_fonts(mixe
     result = export(ExportConfig(pages=str(folder / "out" / "pages"), output=str(tmp_path / "a"), formats=("pdfa",)))
     assert (tmp_path / "a" / "mixed.pdf").exists() and any("not PDF/A" in e and "embedded" in e for e in result.errors)
     assert not any("Use --" in e for e in result.errors)  # OCRmyPDF's advice on flags this export does not have
+
+
+def test_volumes_join_a_folders_page_images_into_one_document_in_natural_order(tmp_path):
+    """A register scanned page by page: page1.png, page2.tif (two frames), page10.jpg and a broken
+    page3.png, with a PDF letter beside them. With volumes the images are one PDF, one text and
+    one ALTO set, pages in the files' natural order; the letter stays its own; the broken file is
+    named in the errors."""
+    from jobs.digitize import main as digitize
+    from tests.conftest import ensure_ray
+
+    ensure_ray()
+    words = ["first", "second", "third", "fourth"]
+    write_born_digital_pdf(tmp_path / "src.pdf", [(f"Register page {w}", [f"The clerk wrote the {w} entry."]) for w in words],
+                           fontsize=16)
+    images = rasterize_pdf(tmp_path / "src.pdf", dpi=150)
+    folder = tmp_path / "in" / "register_1887"
+    folder.mkdir(parents=True)
+    images[0].save(folder / "page1.png", dpi=(150, 150))
+    images[1].save(folder / "page2.tif", save_all=True, append_images=[images[2]], dpi=(150, 150))
+    images[3].save(folder / "page10.jpg", dpi=(150, 150))
+    (folder / "page3.png").write_bytes(b"\x89PNG\r\n\x1a\n broken")
+    write_born_digital_pdf(folder / "letter.pdf", [("A letter", ["Dear clerk, thank you."])])
+    out = tmp_path / "out"
+    assert digitize(["--input", str(tmp_path / "in"), "--output", str(out), "--run-id", "v1", "--engine", "tesseract",
+                     "--languages", "eng"]) == 0
+    result = export(ExportConfig(pages=str(out), output=str(tmp_path / "x"), formats=("pdf", "alto", "txt"), volumes=True))
+    assert sorted(p.name for p in (tmp_path / "x").glob("*.pdf")) == ["letter.pdf", "register_1887.pdf"]
+    assert result.documents == 2 and result.pages == 5
+    assert [e for e in result.errors if "page3.png" in e and "not exported" in e]
+    volume = pymupdf.open(tmp_path / "x" / "register_1887.pdf")
+    assert volume.page_count == 4
+    for page, word in zip(volume, words):
+        assert f"{word} entry" in page.get_text()
+    texts = (tmp_path / "x" / "register_1887.txt").read_text().split("\f")
+    assert [w for t, w in zip(texts, words) if f"{w} entry" in t] == words
+    altos = sorted((tmp_path / "x" / "register_1887").glob("page-*.alto.xml"))
+    assert [a.name for a in altos] == [f"page-{n:04d}.alto.xml" for n in range(1, 5)]
+    second_frame = etree.parse(str(altos[2]))
+    assert second_frame.find(f"{A}Layout/{A}Page").get("PHYSICAL_IMG_NR") == "3"
+    assert second_frame.findtext(f"{A}Description/{A}sourceImageInformation/{A}fileName").endswith("page2.tif#page=2")
+    # without volumes each file is its own document, as before
+    export(ExportConfig(pages=str(out), output=str(tmp_path / "y"), formats=("txt",)))
+    assert sorted(p.name for p in (tmp_path / "y").glob("*.txt")) == ["letter.txt", "page1.txt", "page10.txt", "page2.txt"]

@@ -44,8 +44,10 @@ def _wc(confidence: float | None) -> str | None:
     return None if confidence is None else f"{max(0.0, min(1.0, confidence)):.3f}"
 
 
-def page_alto(row: dict[str, Any], is_pdf: bool, missing: str | None = None) -> bytes:
-    """ALTO for one page row; `missing`: why the page carries no text (error, low confidence)."""
+def page_alto(row: dict[str, Any], is_pdf: bool, missing: str | None = None, number: int | None = None) -> bytes:
+    """ALTO for one page row; `missing`: why the page carries no text (error, low confidence);
+    `number`: the page's place in its document when that is not the file's page (a volume)."""
+    number = number or row["page"]
     units = _Units(row, is_pdf)
     root = etree.Element(f"{{{ALTO_NS}}}alto", nsmap={None: ALTO_NS, "xsi": XSI_NS})
     root.set(f"{{{XSI_NS}}}schemaLocation", SCHEMA_LOCATION)
@@ -64,12 +66,12 @@ def page_alto(row: dict[str, Any], is_pdf: bool, missing: str | None = None) -> 
     _e(software, "softwareName").text = f"{row.get('engine') or 'none'} {row.get('model') or ''}".strip()
     _e(software, "softwareVersion").text = PIPELINE_VERSION
     width, height = float(row.get("width") or 0), float(row.get("height") or 0)
-    page = _e(_e(root, "Layout"), "Page", ID=f"P{row['page']}", PHYSICAL_IMG_NR=row["page"],
+    page = _e(_e(root, "Layout"), "Page", ID=f"P{number}", PHYSICAL_IMG_NR=number,
               WIDTH=units.value(width), HEIGHT=units.value(height),
               PC=None if missing else _wc(row.get("confidence")),
               QUALITY="Missing" if missing else None, QUALITY_DETAIL=missing)
     space = _e(page, "PrintSpace", HPOS=0, VPOS=0, WIDTH=units.value(width), HEIGHT=units.value(height))
-    _blocks(space, blocks, units, row.get("language"), row["page"])
+    _blocks(space, blocks, units, row.get("language"), number)
     return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
 
 

@@ -1,9 +1,15 @@
 """The documents of a run's Parquet and their page rows, in page order, a few documents at a
 time (never the whole run in memory). Where a page has rows from several runs, the latest
-run's row is the page's."""
+run's row is the page's.
+
+With `volumes`, the image files of one folder are one document, as a book or a box scanned page
+by page arrives: their pages in the files' natural order (page2 before page10). PDFs stay
+documents of their own."""
 
 from __future__ import annotations
 
+import hashlib
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import PurePosixPath
@@ -21,47 +27,81 @@ DOCUMENTS_PER_READ = 64
 
 @dataclass
 class Document:
-    source_uri: str
+    source_uri: str  # the file; for a volume, its folder
     doc_id: str
     name: str  # output file stem, unique in the export
-    rows: list[dict[str, Any]]  # one per page, in page order
+    rows: list[dict[str, Any]]  # one per page, in page order (a volume: file by file)
+    volume: bool = False
 
     @property
     def is_pdf(self) -> bool:
-        return self.source_uri.lower().endswith(".pdf") or any(r.get("route") == "text_layer" for r in self.rows)
+        return not self.volume and (self.source_uri.lower().endswith(".pdf")
+                                    or any(r.get("route") == "text_layer" for r in self.rows))
+
+    def numbered(self) -> list[tuple[int, dict[str, Any]]]:
+        """(page number in the export, row) for each page that exists: the file's own page
+        number, or a volume's running count."""
+        pages = [r for r in self.rows if r["page"] >= 1]
+        return list(enumerate(pages, start=1)) if self.volume else [(r["page"], r) for r in pages]
 
 
-def _names(uris: list[str]) -> dict[str, str]:
-    """File stems: the source's own name, made unique with a short hash where two collide."""
-    import hashlib
+def natural_key(uri: str) -> list[int | str]:
+    """Sorts file names as people number pages: page2 before page10."""
+    return [int(part) if part.isdigit() else part.lower() for part in re.split(r"(\d+)", uri)]
 
-    stems: dict[str, list[str]] = {}
+
+def _folder(uri: str) -> str:
+    return uri.rstrip("/").rsplit("/", 1)[0] if "/" in uri else ""
+
+
+def _groups(uris: list[str], volumes: bool) -> dict[str, list[str]]:
+    """Document key -> its source files in reading order."""
+    groups: dict[str, list[str]] = {}
     for uri in uris:
-        stems.setdefault(PurePosixPath(uri.rstrip("/")).stem or "document", []).append(uri)
+        key = _folder(uri) + "/" if volumes and not uri.lower().endswith(".pdf") else uri
+        groups.setdefault(key, []).append(uri)
+    return {key: sorted(members, key=natural_key) for key, members in groups.items()}
+
+
+def _names(keys: list[str]) -> dict[str, str]:
+    """File stems: the source's own name (a volume's: its folder's), made unique with a short
+    hash where two collide."""
+    stems: dict[str, list[str]] = {}
+    for key in keys:
+        path = PurePosixPath(key.rstrip("/"))
+        stems.setdefault((path.name if key.endswith("/") else path.stem) or "document", []).append(key)
     names = {}
     for stem, members in stems.items():
-        for uri in members:
-            names[uri] = stem if len(members) == 1 else f"{stem}-{hashlib.sha256(uri.encode()).hexdigest()[:8]}"
+        for key in members:
+            names[key] = stem if len(members) == 1 else f"{stem}-{hashlib.sha256(key.encode()).hexdigest()[:8]}"
     return names
 
 
-def documents(pages: str, run_id: str | None = None) -> Iterator[Document]:
+def documents(pages: str, run_id: str | None = None, volumes: bool = False) -> Iterator[Document]:
     dataset = open_pages(pages)
     if dataset is None:
         return
     where = pc.field("run_id") == run_id if run_id else None
     keys = dataset.to_table(columns=["source_uri"], filter=where).column("source_uri")
-    uris = sorted(set(keys.to_pylist()))
-    names = _names(uris)
-    for start in range(0, len(uris), DOCUMENTS_PER_READ):
-        chunk = uris[start:start + DOCUMENTS_PER_READ]
-        selection = pc.field("source_uri").isin(pa.array(chunk))
+    groups = _groups(sorted(set(keys.to_pylist())), volumes)
+    names = _names(list(groups))
+    ordered = sorted(groups)
+    start = 0
+    while start < len(ordered):
+        chunk, files = [], 0
+        while start < len(ordered) and (not chunk or files + len(groups[ordered[start]]) <= DOCUMENTS_PER_READ):
+            chunk.append(ordered[start])
+            files += len(groups[ordered[start]])
+            start += 1
+        uris = [uri for key in chunk for uri in groups[key]]
+        selection = pc.field("source_uri").isin(pa.array(uris))
         table = dataset.to_table(columns=COLUMNS, filter=selection if where is None else selection & where)
-        grouped: dict[str, dict[int, dict[str, Any]]] = {uri: {} for uri in chunk}
+        by_file: dict[str, dict[int, dict[str, Any]]] = {uri: {} for uri in uris}
         for row in table.to_pylist():
-            held = grouped[row["source_uri"]].get(row["page"])
+            held = by_file[row["source_uri"]].get(row["page"])
             if held is None or (row["run_id"] or "") > (held["run_id"] or ""):
-                grouped[row["source_uri"]][row["page"]] = row
-        for uri in chunk:
-            rows = [grouped[uri][p] for p in sorted(grouped[uri])]
-            yield Document(uri, rows[0]["doc_id"], names[uri], rows)
+                by_file[row["source_uri"]][row["page"]] = row
+        for key in chunk:
+            rows = [by_file[uri][p] for uri in groups[key] for p in sorted(by_file[uri])]
+            volume = key.endswith("/")
+            yield Document(key.rstrip("/") if volume else key, rows[0]["doc_id"], names[key], rows, volume)

@@ -43,6 +43,7 @@ class ExportConfig:
     run_id: str | None = None  # only this run's rows
     min_confidence: float | None = None  # pages under it get no text (PDF: image only; ALTO: flagged)
     overwrite: bool = False
+    volumes: bool = False  # the image files of one folder are one document (pipeline.downstream.export.select)
 
 
 @dataclass
@@ -68,7 +69,7 @@ def _missing(row: dict, min_confidence: float | None) -> str | None:
 
 def _targets(cfg: ExportConfig, doc: Document) -> dict[str, str]:
     """format -> one file that exists once that format of the document is written."""
-    last = max((r["page"] for r in doc.rows), default=0)
+    last = max((n for n, _ in doc.numbered()), default=0)
     return {
         "pdf": join(cfg.output, f"{doc.name}.pdf"),
         "pdfa": join(cfg.output, f"{doc.name}.pdf"),
@@ -82,21 +83,22 @@ def _targets(cfg: ExportConfig, doc: Document) -> dict[str, str]:
 def export(cfg: ExportConfig, progress: Callable[[ExportResult], None] | None = None) -> ExportResult:
     started = time.perf_counter()
     result = ExportResult()
-    for doc in documents(cfg.pages, cfg.run_id):
+    for doc in documents(cfg.pages, cfg.run_id, cfg.volumes):
         result.documents += 1
         targets = _targets(cfg, doc)
         todo = [f for f in cfg.formats if cfg.overwrite or not exists(*filesystem(targets[f]))]
         if not todo:
             result.skipped_existing += 1
             continue
-        pages = [r for r in doc.rows if r["page"] >= 1]
-        if not pages:  # the run could not open the file: its one row says why, there is no page to export
-            row = doc.rows[0]
-            result.errors.append(f"{doc.source_uri}: not exported: {row.get('error_kind')}: {row.get('error')}")
+        for row in doc.rows:  # the run could not open the file: its one row says why, there is no page to export
+            if row["page"] < 1:
+                result.errors.append(f"{row['source_uri']}: not exported: {row.get('error_kind')}: {row.get('error')}")
+        pages = sum(r["page"] >= 1 for r in doc.rows)
+        if not pages:
             continue
-        result.pages += len(pages)
+        result.pages += pages
         try:
-            result.files += _export_document(cfg, doc, pages, todo, result.errors)
+            result.files += _export_document(cfg, doc, todo, result.errors)
         except Exception as exc:  # one document's surprise never stops the export
             log.exception("export: %s failed", doc.source_uri)
             result.errors.append(f"{doc.source_uri}: export failed: {type(exc).__name__}: {exc}")
@@ -117,33 +119,30 @@ def _put(cfg: ExportConfig, relative: str, data: bytes) -> None:
     write_bytes(fs, path, data)
 
 
-def _export_document(cfg: ExportConfig, doc: Document, pages: list[dict], formats: list[str], errors: list[str]) -> int:
+def _export_document(cfg: ExportConfig, doc: Document, formats: list[str], errors: list[str]) -> int:
     written = 0
-    missing = {r["page"]: _missing(r, cfg.min_confidence) for r in pages}
-    hocr = {r["page"]: page_hocr(r, missing[r["page"]]) for r in pages} if {"hocr", "pdf", "pdfa"} & set(formats) else {}
+    numbered = doc.numbered()
+    missing = {n: _missing(r, cfg.min_confidence) for n, r in numbered}
+    hocr = {n: page_hocr(r, missing[n]) for n, r in numbered} if {"hocr", "pdf", "pdfa"} & set(formats) else {}
     if "alto" in formats:
-        for r in pages:
-            _put(cfg, f"{doc.name}/page-{r['page']:04d}.alto.xml", page_alto(r, doc.is_pdf, missing[r["page"]]))
+        for n, r in numbered:
+            _put(cfg, f"{doc.name}/page-{n:04d}.alto.xml", page_alto(r, doc.is_pdf, missing[n], number=n))
             written += 1
     if "hocr" in formats:
-        for r in pages:
-            _put(cfg, f"{doc.name}/page-{r['page']:04d}.hocr", hocr[r["page"]])
+        for n, _ in numbered:
+            _put(cfg, f"{doc.name}/page-{n:04d}.hocr", hocr[n])
             written += 1
     if "txt" in formats:
-        _put(cfg, f"{doc.name}.txt", "\f".join((r["text"] or "") if not missing[r["page"]] else "" for r in pages).encode())
+        _put(cfg, f"{doc.name}.txt", "\f".join((r["text"] or "") if not missing[n] else "" for n, r in numbered).encode())
         written += 1
     if "md" in formats:
-        parts = [PAGE_BREAK_MD.format(page=r["page"]).lstrip() + ((r["markdown"] or r["text"] or "") if not missing[r["page"]] else "")
-                 for r in pages]
+        parts = [PAGE_BREAK_MD.format(page=n).lstrip() + ((r["markdown"] or r["text"] or "") if not missing[n] else "")
+                 for n, r in numbered]
         _put(cfg, f"{doc.name}.md", "\n\n".join(parts).encode())
         written += 1
     if {"pdf", "pdfa"} & set(formats):
-        # text goes on OCRed pages only: text-layer pages keep their own, the rest stay image only
-        routes = {r["page"]: r["route"] for r in pages}
-        with_text = {n: h for n, h in hocr.items() if not missing[n] and routes[n] == "ocr"}
         try:
-            source = _read_source(doc.source_uri)
-            pdf = searchable_pdf(source, _is_pdf_bytes(source, doc), pages, with_text, pages[0]["run_id"] if pages else "")
+            pdf = _document_pdf(doc, numbered, missing, hocr)
             if "pdfa" in formats:
                 try:
                     pdf = to_pdfa(pdf)
@@ -156,6 +155,35 @@ def _export_document(cfg: ExportConfig, doc: Document, pages: list[dict], format
             errors.append(f"{doc.source_uri}: no PDF: {exc}")
             log.warning("export: %s: no PDF: %s", doc.source_uri, exc)
     return written
+
+
+def _document_pdf(doc: Document, numbered: list[tuple[int, dict]], missing: dict[int, str | None],
+                  hocr: dict[int, bytes]) -> bytes:
+    """The searchable PDF of each source file, one after the other for a volume. Text goes on
+    OCRed pages only: text-layer pages keep their own, the rest stay image only."""
+    files: dict[str, list[tuple[int, dict]]] = {}
+    for n, r in numbered:
+        files.setdefault(r["source_uri"], []).append((n, r))
+    pdfs = []
+    for uri, members in files.items():
+        rows = [r for _, r in members]
+        with_text = {r["page"]: hocr[n] for n, r in members if not missing[n] and r["route"] == "ocr"}
+        source = _read_source(uri)
+        try:
+            pdfs.append(searchable_pdf(source, _is_pdf_bytes(source, doc), rows, with_text, rows[0]["run_id"]))
+        except PdfExportError as exc:
+            raise PdfExportError(f"{uri}: {exc}" if doc.volume else str(exc)) from exc
+    if len(pdfs) == 1:
+        return pdfs[0]
+    import pymupdf
+
+    volume = pymupdf.open()
+    for part in pdfs:
+        with pymupdf.open(stream=part, filetype="pdf") as opened:
+            volume.insert_pdf(opened)
+            if not volume.metadata.get("producer"):
+                volume.set_metadata(opened.metadata)
+    return volume.tobytes(garbage=1, deflate=True)
 
 
 def _read_source(uri: str) -> bytes | None:
