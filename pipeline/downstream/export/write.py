@@ -19,6 +19,8 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Literal
 
+import pymupdf
+
 import connectors
 from connectors.filesystem import exists, filesystem, join, write_bytes
 from pipeline.downstream.export.alto import page_alto
@@ -164,22 +166,18 @@ def _document_pdf(doc: Document, numbered: list[tuple[int, dict]], missing: dict
     files: dict[str, list[tuple[int, dict]]] = {}
     for n, r in numbered:
         files.setdefault(r["source_uri"], []).append((n, r))
-    pdfs = []
+    volume = pymupdf.open()
     for uri, members in files.items():
         rows = [r for _, r in members]
         with_text = {r["page"]: hocr[n] for n, r in members if not missing[n] and r["route"] == "ocr"}
         source = _read_source(uri)
         try:
-            pdfs.append(searchable_pdf(source, _is_pdf_bytes(source, doc), rows, with_text, rows[0]["run_id"]))
+            part = searchable_pdf(source, _is_pdf_bytes(source, doc), rows, with_text, rows[0]["run_id"])
         except PdfExportError as exc:
             raise PdfExportError(f"{uri}: {exc}" if doc.volume else str(exc)) from exc
-    if len(pdfs) == 1:
-        return pdfs[0]
-    import pymupdf
-
-    volume = pymupdf.open()
-    for part in pdfs:
-        with pymupdf.open(stream=part, filetype="pdf") as opened:
+        if len(files) == 1:
+            return part
+        with pymupdf.open(stream=part, filetype="pdf") as opened:  # each part joins as it is made: one in memory
             volume.insert_pdf(opened)
             if not volume.metadata.get("producer"):
                 volume.set_metadata(opened.metadata)
