@@ -15,8 +15,8 @@ import numpy as np
 from PIL import Image, ImageOps
 
 from pipeline.handwriting.fonts import PLAIN_FONT, HandwritingFont
-from pipeline.page.documents import eight_bit
 from pipeline.handwriting.render import LINE_HEIGHT, LineLayout, line_width, render_condition, render_handwriting
+from pipeline.page.documents import eight_bit
 
 PHRASES = (Path(__file__).with_name("phrases.txt")).read_text(encoding="utf-8").splitlines()
 _WORDS = sorted({w for line in PHRASES for w in line.split()})
