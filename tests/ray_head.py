@@ -9,7 +9,6 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -20,11 +19,7 @@ from pathlib import Path
 
 import pytest
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from pipeline.run.ray_job import free_local_port
 
 
 @contextlib.contextmanager
@@ -33,9 +28,9 @@ def ray_head(num_cpus: int = 2) -> Iterator[tuple[dict[str, str], str]]:
     bin_dir = Path(sys.executable).parent
     env = dict(os.environ, PATH=f"{bin_dir}{os.pathsep}{os.environ['PATH']}", RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER="0")
     env.pop("RAY_ADDRESS", None)
-    dashboard = free_port()
+    dashboard = free_local_port()
     # every port its own: a local Ray beside it holds the defaults (the job agent's 52365 among them)
-    ports = [f"--{name}={free_port()}" for name in ("port", "dashboard-agent-listen-port", "dashboard-agent-grpc-port",
+    ports = [f"--{name}={free_local_port()}" for name in ("port", "dashboard-agent-listen-port", "dashboard-agent-grpc-port",
                                                     "runtime-env-agent-port", "metrics-export-port", "ray-client-server-port",
                                                     "node-manager-port", "object-manager-port")]
     head = subprocess.Popen(

@@ -195,7 +195,7 @@ def start_local_ray(num_cpus: int | None = None, dashboard: bool = False) -> Non
     otherwise takes the last Ray started on the machine, and when that is another job's, finds
     no controller there and removes the training run's placement group.
     """
-    gcs_port = _free_port()
+    gcs_port = free_local_port()
     worker_env = {
         "PYTHONPATH": os.pathsep.join(p for p in (REPO_ROOT, os.environ.get("PYTHONPATH")) if p),
         "OMP_THREAD_LIMIT": "1",
@@ -214,7 +214,8 @@ def start_local_ray(num_cpus: int | None = None, dashboard: bool = False) -> Non
                 os.environ[key] = value
 
 
-def _free_port() -> int:
+def free_local_port() -> int:
+    """A TCP port on the loopback address that nothing listens on now."""
     with socket.socket() as probe:
         probe.bind((LOCAL_HOST, 0))
         return probe.getsockname()[1]

@@ -55,7 +55,8 @@ def _folder(uri: str) -> str:
 
 
 def _groups(uris: list[str], volumes: bool) -> dict[str, list[str]]:
-    """Document key -> its source files in reading order."""
+    """Document key -> its source files in reading order. A volume's key is its folder with a
+    trailing slash, which no file's URI has."""
     groups: dict[str, list[str]] = {}
     for uri in uris:
         key = _folder(uri) + "/" if volumes and not uri.lower().endswith(".pdf") else uri
